@@ -1,0 +1,49 @@
+# One entry point for readers and CI. `make book` and `make test` do all set-up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
+
+.PHONY: help setup book test test-unit test-notebooks test-book execute lab clean
+
+help:
+	@echo "make book     build the HTML book into _build/html (sets up .venv on first use)"
+	@echo "make test     unit tests + nbval (strict) on every chapter + book build with warnings as errors"
+	@echo "make execute  re-execute every chapter in place (the only way committed outputs are produced)"
+	@echo "make lab      open the chapters in JupyterLab with the project's kernel"
+
+setup: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) scripts/check_python.py
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (dlnlib)" >/dev/null
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+execute: $(STAMP)
+	$(BIN)/python scripts/execute_chapters.py $(CHAPTERS)
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab chapters/
+
+test-unit: $(STAMP)
+	$(BIN)/python -m pytest tests -q
+
+test-notebooks: $(STAMP)
+	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q chapters
+
+test-book: $(STAMP)
+	rm -rf _build
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: test-unit test-notebooks test-book
+
+clean:
+	rm -rf _build .pytest_cache

@@ -1,0 +1,89 @@
+r"""Assertions for a chapter's **Checks** section.
+
+Each check prints one line, ``PASS | name | measured ... | criterion``, and raises ``AssertionError`` (with the same
+line, marked ``FAIL``) when the claim does not hold. Measured values are printed rounded to ``digits`` significant
+figures, and values below ``floor`` as ``< floor``, so that the printed text is the same on any x86-64 machine
+(nbval compares it). Every check is also kept in :data:`RESULTS` for the reproducibility report.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["CheckResult", "RESULTS", "check_close", "check_below", "check_above", "check_between", "check_true"]
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One asserted claim: its name, the measured value as printed, the criterion, and whether it held."""
+
+    name: str
+    measured: str
+    criterion: str
+    passed: bool
+
+    def line(self) -> str:
+        return f"{'PASS' if self.passed else 'FAIL'} | {self.name} | measured {self.measured} | {self.criterion}"
+
+
+RESULTS: list[CheckResult] = []
+
+
+def _fmt(x: float, digits: int, floor: float | None) -> str:
+    if not np.isfinite(x):
+        return str(x)
+    if floor is not None and abs(x) < floor:
+        return f"< {floor:g}"
+    return f"{x:.{digits}g}"
+
+
+def _scalar(measured, name: str) -> float:
+    arr = np.asarray(measured, dtype=float)
+    if arr.size != 1:
+        raise ValueError(f"check {name!r}: measured must be one number, got shape {arr.shape}; reduce it first")
+    return float(arr.reshape(()))
+
+
+def _report(name: str, measured: str, criterion: str, passed: bool) -> CheckResult:
+    result = CheckResult(name, measured, criterion, bool(passed))
+    RESULTS.append(result)
+    if not result.passed:
+        raise AssertionError(result.line())
+    print(result.line())
+    return result
+
+
+def check_close(name: str, measured, expected: float, rtol: float | None = None, atol: float | None = None,
+                digits: int = 4) -> CheckResult:
+    """Assert ``|measured - expected| <= atol + rtol * |expected|`` (give at least one tolerance)."""
+    if rtol is None and atol is None:
+        raise ValueError("check_close needs rtol or atol")
+    x = _scalar(measured, name)
+    tol = (atol or 0.0) + (rtol or 0.0) * abs(expected)
+    parts = ([f"rel {rtol:g}"] if rtol is not None else []) + ([f"abs {atol:g}"] if atol is not None else [])
+    return _report(name, _fmt(x, digits, None), f"expected {expected:.{digits}g} within {' + '.join(parts)}",
+                   np.isfinite(x) and abs(x - expected) <= tol)
+
+
+def check_below(name: str, measured, bound: float, digits: int = 2, floor: float | None = None) -> CheckResult:
+    """Assert ``measured < bound``; values below ``floor`` print as ``< floor`` (round-off noise)."""
+    x = _scalar(measured, name)
+    return _report(name, _fmt(x, digits, floor), f"< {bound:g}", np.isfinite(x) and x < bound)
+
+
+def check_above(name: str, measured, bound: float, digits: int = 3) -> CheckResult:
+    """Assert ``measured > bound``."""
+    x = _scalar(measured, name)
+    return _report(name, _fmt(x, digits, None), f"> {bound:g}", np.isfinite(x) and x > bound)
+
+
+def check_between(name: str, measured, low: float, high: float, digits: int = 3) -> CheckResult:
+    """Assert ``low <= measured <= high``."""
+    x = _scalar(measured, name)
+    return _report(name, _fmt(x, digits, None), f"in [{low:g}, {high:g}]", np.isfinite(x) and low <= x <= high)
+
+
+def check_true(name: str, condition: bool, description: str) -> CheckResult:
+    """Assert a yes/no claim; ``description`` states what was required."""
+    return _report(name, "yes" if condition else "no", description, bool(condition))

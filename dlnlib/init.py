@@ -1,0 +1,131 @@
+r"""Initial weights for deep linear networks.
+
+Every function returns a list of ``depth`` float64 NumPy arrays, ``weights[l]`` of shape
+``(widths[l+1], widths[l])`` (or ``(n_runs, widths[l+1], widths[l])`` for a batch of independent runs), where
+``widths = [n_in, n_1, ..., n_out]`` lists the layer sizes and ``depth = len(widths) - 1`` is the number of weight
+matrices (the paper's :math:`N_l - 1`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validation as v
+
+__all__ = ["random_orthogonal", "gaussian", "decoupled"]
+
+
+def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
+    r"""Haar-random matrix with orthonormal columns (or rows, when ``n_rows < n_cols``).
+
+    QR decomposition of a standard Gaussian matrix, with the signs of :math:`R`'s diagonal moved into :math:`Q`
+    so that the result is exactly Haar distributed (Mezzadri 2007).
+
+    Parameters
+    ----------
+    n_rows, n_cols : int
+        Shape; ``n_cols`` defaults to ``n_rows`` (a square orthogonal matrix).
+    seed : int, numpy.random.Generator or None
+        Source of randomness.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n_rows, n_cols)`` float64 with :math:`Q^TQ = I` if ``n_rows >= n_cols``, else :math:`QQ^T = I`.
+    """
+    n_rows = v.count(n_rows, "n_rows")
+    n_cols = n_rows if n_cols is None else v.count(n_cols, "n_cols")
+    rng = v.generator(seed)
+    tall = n_rows >= n_cols
+    big, small = (n_rows, n_cols) if tall else (n_cols, n_rows)
+    q, r = np.linalg.qr(rng.standard_normal((big, small)))
+    q = q * np.sign(np.diag(r))
+    return q if tall else q.T
+
+
+def _widths(widths) -> list[int]:
+    if isinstance(widths, (str, bytes)) or not hasattr(widths, "__len__") or len(widths) < 2:
+        raise ValueError(f"widths must list at least two layer sizes [n_in, ..., n_out], got {widths!r}")
+    return [v.count(w, f"widths[{i}]") for i, w in enumerate(widths)]
+
+
+def _runs(n_runs):
+    return None if n_runs is None else v.count(n_runs, "n_runs")
+
+
+def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+    r"""I.i.d. Gaussian weights, :math:`(W_l)_{ij} \sim \mathcal N(0, \sigma_l^2)`.
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer sizes ``[n_in, n_1, ..., n_out]``; ``len(widths) - 1`` is the depth (number of weight matrices).
+    std : float or sequence of float
+        Standard deviation :math:`\sigma`, one for all layers or one per weight matrix (>= 0).
+    n_runs : int or None
+        Number of independent runs; adds a leading axis to every matrix.
+    seed : int, numpy.random.Generator or None
+        Source of randomness.
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    widths = _widths(widths)
+    depth = len(widths) - 1
+    std = np.broadcast_to(v.as_float_array(std, "std"), (depth,)) if np.ndim(std) == 0 else v.as_float_array(std, "std")
+    if std.shape != (depth,):
+        raise ValueError(f"std must be a scalar or have one entry per weight matrix ({depth}), got shape {std.shape}")
+    if np.any(std < 0):
+        raise ValueError("std must be >= 0")
+    rng = v.generator(seed)
+    lead = () if _runs(n_runs) is None else (n_runs,)
+    return [std[l] * rng.standard_normal(lead + (widths[l + 1], widths[l])) for l in range(depth)]
+
+
+def decoupled(task, widths, u0, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+    r"""Decoupled, balanced initial weights aligned with the task's singular vectors.
+
+    :math:`W_l = R_{l+1} D_l R_l^T` with :math:`R_1 = V` and :math:`R_{D+1} = U` the input and output singular
+    vectors of :math:`\Sigma^{31}`, Haar-random orthogonal :math:`R_l` for the hidden layers, and every :math:`D_l`
+    diagonal with entries :math:`u_{0,\alpha}^{1/D}`. The end-to-end map is then
+    :math:`\sum_\alpha u_{0,\alpha} u_\alpha v_\alpha^T`: each mode starts at strength :math:`u_{0,\alpha}` with all
+    its layers equal. With :math:`\Sigma^{11} = I` the modes evolve independently forever (Saxe et al. 2014, §1.3
+    and Eqs. 13-14). Only the first ``min(widths)`` modes (and at most the rank's worth) are initialised.
+
+    Parameters
+    ----------
+    task : dlnlib.tasks.Task
+        Supplies :math:`U` and :math:`V`.
+    widths : sequence of int
+        Layer sizes ``[task.n_in, n_1, ..., task.n_out]``.
+    u0 : float or array_like
+        Initial mode strength (> 0), one for all modes or one per initialised mode.
+    n_runs : int or None
+        Number of runs (each with its own hidden rotations); adds a leading axis.
+    seed : int, numpy.random.Generator or None
+        Source of randomness for the hidden rotations.
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    widths = _widths(widths)
+    if widths[0] != task.n_in or widths[-1] != task.n_out:
+        raise ValueError(f"widths must start with task.n_in={task.n_in} and end with task.n_out={task.n_out}, got {widths}")
+    depth = len(widths) - 1
+    u, s, vv = task.svd
+    k = min(min(widths), s.size)
+    u0 = v.positive(u0, "u0")
+    if u0.ndim > 1 or (u0.ndim == 1 and u0.size != k):
+        raise ValueError(f"u0 must be a scalar or have one entry per initialised mode ({k}), got shape {u0.shape}")
+    diag = np.broadcast_to(u0, (k,)) ** (1.0 / depth)
+    rng = v.generator(seed)
+
+    def one_run():
+        frames = [vv] + [random_orthogonal(n, seed=rng) for n in widths[1:-1]] + [u]
+        return [(frames[l + 1][:, :k] * diag) @ frames[l][:, :k].T for l in range(depth)]
+
+    if _runs(n_runs) is None:
+        return one_run()
+    runs = [one_run() for _ in range(n_runs)]
+    return [np.stack([r[l] for r in runs]) for l in range(depth)]

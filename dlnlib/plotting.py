@@ -1,0 +1,46 @@
+"""One house style for every figure of the book: sizes, fonts, and fixed colours for theory vs simulation."""
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["THEORY", "SIMULATION", "NONLINEAR", "use_style", "figure", "mode_colors"]
+
+THEORY = "#c0392b"       # analytic predictions: red, as in Saxe et al. (2014)
+SIMULATION = "#2471a3"   # simulated linear networks: blue
+NONLINEAR = "#229954"    # nonlinear (tanh) networks: green
+
+_STYLE = {
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "legend.frameon": False,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "lines.linewidth": 1.6,
+}
+
+
+def use_style() -> None:
+    """Apply the house style to matplotlib (call once at the top of a chapter)."""
+    mpl.rcParams.update(_STYLE)
+
+
+def figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3.2, **kwargs):
+    """New figure with ``nrows x ncols`` axes of ``width x height`` inches each, constrained layout.
+
+    Returns ``(fig, axes)``; ``axes`` is a single Axes when there is one, else an array.
+    """
+    return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), layout="constrained",
+                        squeeze=True, **kwargs)
+
+
+def mode_colors(n: int):
+    """``n`` colours from light to dark for modes ordered from strongest to weakest."""
+    return plt.cm.viridis(np.linspace(0.0, 0.85, n))

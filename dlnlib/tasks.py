@@ -1,0 +1,195 @@
+r"""Learning problems: input-output statistics and samples.
+
+A :class:`Task` holds the two statistics that drive the dynamics of a linear network,
+:math:`\Sigma^{11} = \sum_\mu x^\mu x^{\mu T}` and :math:`\Sigma^{31} = \sum_\mu y^\mu x^{\mu T}` (sums over samples,
+the paper's convention; see :mod:`dlnlib.theory`), plus :math:`\operatorname{tr}\Sigma^{33}` for the loss and,
+when the task has them, the samples themselves (one column per sample).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from . import _validation as v
+from .init import random_orthogonal
+
+__all__ = ["Task", "svd_task", "hierarchical_task"]
+
+
+@dataclass(frozen=True, eq=False)
+class Task:
+    r"""Input-output statistics of a regression task, with its samples when known.
+
+    Parameters
+    ----------
+    sigma11 : numpy.ndarray
+        ``(n_in, n_in)`` input correlation :math:`\Sigma^{11}=\sum_\mu x^\mu x^{\mu T}`.
+    sigma31 : numpy.ndarray
+        ``(n_out, n_in)`` input-output correlation :math:`\Sigma^{31}=\sum_\mu y^\mu x^{\mu T}`.
+    sigma33_trace : float
+        :math:`\operatorname{tr}\Sigma^{33}=\sum_\mu \lVert y^\mu\rVert^2`, which sets the loss's constant.
+    X, Y : numpy.ndarray or None
+        Samples, one per column: ``(n_in, P)`` and ``(n_out, P)``.
+    name : str
+        Label used in figures.
+
+    Notes
+    -----
+    Build tasks with :meth:`from_samples`, :func:`svd_task` or :func:`hierarchical_task`, which check shapes.
+    """
+
+    sigma11: np.ndarray
+    sigma31: np.ndarray
+    sigma33_trace: float
+    X: np.ndarray | None = None
+    Y: np.ndarray | None = None
+    name: str = ""
+    _svd: tuple | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_samples(cls, X, Y, name: str = "") -> "Task":
+        """Task from samples ``X`` ``(n_in, P)`` and ``Y`` ``(n_out, P)``, one sample per column."""
+        X = v.as_float_array(X, "X")
+        Y = v.as_float_array(Y, "Y")
+        if X.ndim != 2 or Y.ndim != 2:
+            raise ValueError(f"X and Y must be 2-D (features x samples), got shapes {X.shape} and {Y.shape}")
+        if X.shape[1] != Y.shape[1]:
+            raise ValueError(f"X and Y must have the same number of samples (columns), got {X.shape[1]} and {Y.shape[1]}")
+        return cls(sigma11=X @ X.T, sigma31=Y @ X.T, sigma33_trace=float(np.sum(Y * Y)), X=X, Y=Y, name=name)
+
+    @property
+    def n_in(self) -> int:
+        """Input dimension :math:`N_1`."""
+        return self.sigma11.shape[0]
+
+    @property
+    def n_out(self) -> int:
+        """Output dimension :math:`N_3`."""
+        return self.sigma31.shape[0]
+
+    @cached_property
+    def svd(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        r"""Full SVD of :math:`\Sigma^{31} = U\,S\,V^T`: ``(U (n_out, n_out), s (min(n_out, n_in),), V (n_in, n_in))``.
+
+        Singular values are in decreasing order; columns of ``U`` and ``V`` are the modes' output and input
+        singular vectors (beyond the rank they complete orthonormal bases).
+        """
+        if self._svd is not None:
+            return self._svd
+        u, s, vt = np.linalg.svd(self.sigma31, full_matrices=True)
+        return u, s, vt.T
+
+    @property
+    def singular_values(self) -> np.ndarray:
+        r"""Singular values :math:`s_1 \ge s_2 \ge \dots` of :math:`\Sigma^{31}`."""
+        return self.svd[1]
+
+    def loss(self, product) -> np.ndarray:
+        r"""Loss :math:`\tfrac12\sum_\mu\lVert y^\mu - Wx^\mu\rVert^2` of end-to-end map(s) ``product`` ``(..., n_out, n_in)``.
+
+        Computed from the statistics, :math:`\tfrac12\operatorname{tr}\Sigma^{33} - \langle W, \Sigma^{31}\rangle
+        + \tfrac12\langle W\Sigma^{11}, W\rangle`, so its cost does not depend on the number of samples.
+        """
+        w = v.as_float_array(product, "product")
+        if w.shape[-2:] != self.sigma31.shape:
+            raise ValueError(f"product must have trailing shape {self.sigma31.shape}, got {w.shape}")
+        ws = w @ self.sigma11
+        return 0.5 * self.sigma33_trace - np.sum(w * self.sigma31, axis=(-2, -1)) + 0.5 * np.sum(ws * w, axis=(-2, -1))
+
+    def best_rank_approximation(self, rank: int) -> np.ndarray:
+        r"""Best rank-``rank`` approximation :math:`\sum_{\alpha\le r} s_\alpha u_\alpha v_\alpha^T` of :math:`\Sigma^{31}`.
+
+        With whitened inputs this is the end-to-end map at the stable fixed point of a network whose narrowest
+        layer has ``rank`` units (Eq. 7 of Saxe et al. 2014).
+        """
+        rank = v.count(rank, "rank")
+        u, s, vv = self.svd
+        r = min(rank, s.size)
+        return (u[:, :r] * s[:r]) @ vv[:, :r].T
+
+
+def svd_task(singular_values, n_in: int, n_out: int, seed=None, name: str = "") -> Task:
+    r"""Whitened task with prescribed singular values and Haar-random singular vectors.
+
+    :math:`\Sigma^{31} = U\,\mathrm{diag}(s)\,V^T` with random orthonormal :math:`U`, :math:`V`; the samples are the
+    columns of a random orthogonal :math:`X` (so :math:`P = n_{in}` and :math:`\Sigma^{11} = XX^T = I`) with targets
+    :math:`Y = \Sigma^{31}X`.
+
+    Parameters
+    ----------
+    singular_values : array_like
+        Non-increasing, non-negative values; at most ``min(n_in, n_out)`` of them (the rest are 0).
+    n_in, n_out : int
+        Input and output dimensions :math:`N_1`, :math:`N_3`.
+    seed : int, numpy.random.Generator or None
+        Source of randomness for :math:`U`, :math:`V` and :math:`X`.
+    name : str
+        Label.
+
+    Returns
+    -------
+    Task
+        Its ``svd`` is the prescribed one (exactly, not recomputed).
+    """
+    n_in, n_out = v.count(n_in, "n_in"), v.count(n_out, "n_out")
+    s = v.as_float_array(singular_values, "singular_values")
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError("singular_values must be a non-empty 1-D array")
+    if s.size > min(n_in, n_out):
+        raise ValueError(f"at most min(n_in, n_out) = {min(n_in, n_out)} singular values, got {s.size}")
+    if np.any(s < 0) or np.any(np.diff(s) > 0):
+        raise ValueError("singular_values must be non-negative and non-increasing")
+    rng = v.generator(seed)
+    u, vv = random_orthogonal(n_out, seed=rng), random_orthogonal(n_in, seed=rng)
+    full_s = np.zeros(min(n_in, n_out))
+    full_s[:s.size] = s
+    sigma31 = (u[:, :full_s.size] * full_s) @ vv[:, :full_s.size].T
+    X = random_orthogonal(n_in, seed=rng)
+    Y = sigma31 @ X
+    return Task(sigma11=np.eye(n_in), sigma31=sigma31, sigma33_trace=float(np.sum(Y * Y)), X=X, Y=Y,
+                name=name, _svd=(u, full_s, vv))
+
+
+def hierarchical_task(levels: int = 5, flip_prob: float = 0.1, n_features: int = 1000, seed=None) -> Task:
+    r"""Items-by-features task from a branching diffusion process on a binary tree.
+
+    For every feature independently, a root value :math:`\pm1` (probability ½ each) is passed down a binary tree of
+    ``levels`` levels, flipping sign with probability ``flip_prob`` on every edge; the :math:`2^{\text{levels}}` leaf
+    values are that feature's values on the items. Inputs are one-hot item vectors (:math:`X = I`,
+    :math:`\Sigma^{11} = I`), so :math:`\Sigma^{31} = Y`. Its singular values come in groups of sizes
+    1, 1, 2, 4, ... , one group per level of the tree (Saxe, McClelland & Ganguli 2013, 2014 Fig. 3).
+
+    Parameters
+    ----------
+    levels : int
+        Depth of the tree; ``levels=5`` gives the paper's 32 items.
+    flip_prob : float
+        Probability of a sign flip on each edge, in ``[0, 0.5]``.
+    n_features : int
+        Number of features (output dimension :math:`N_3`); the paper uses 1000.
+    seed : int, numpy.random.Generator or None
+        Source of randomness.
+
+    Returns
+    -------
+    Task
+        ``n_in = 2**levels`` items, ``n_out = n_features``.
+    """
+    levels = v.count(levels, "levels")
+    n_features = v.count(n_features, "n_features")
+    flip_prob = float(v.as_float_array(flip_prob, "flip_prob"))
+    if not 0.0 <= flip_prob <= 0.5:
+        raise ValueError(f"flip_prob must be in [0, 0.5], got {flip_prob}")
+    if levels > 16:
+        raise ValueError(f"levels must be <= 16 (2**levels items), got {levels}")
+    rng = v.generator(seed)
+    values = rng.choice([-1.0, 1.0], size=(1, n_features))
+    for _ in range(levels):
+        children = np.repeat(values, 2, axis=0)
+        flips = rng.random(children.shape) < flip_prob
+        values = np.where(flips, -children, children)
+    n_items = 2 ** levels
+    return Task.from_samples(np.eye(n_items), values.T,
+                             name=f"hierarchy ({levels} levels, flip {flip_prob:g}, {n_features} features)")

@@ -1,0 +1,291 @@
+r"""Closed forms and ODEs of learning in deep linear networks (Saxe, McClelland & Ganguli 2014).
+
+Conventions used by the whole library
+-------------------------------------
+**Depth.** ``depth`` is the number of weight matrices :math:`D`. The paper counts *layers of units*,
+:math:`N_l = D + 1`; the three-layer network of the paper has ``depth=2``.
+
+**Statistics.** :math:`\Sigma^{11} = \sum_\mu x^\mu x^{\mu T}` and :math:`\Sigma^{31} = \sum_\mu y^\mu x^{\mu T}` are
+*sums* over the :math:`P` samples, as in the paper, and the loss is
+
+.. math:: L(W) = \tfrac12 \sum_\mu \lVert y^\mu - W_D \cdots W_1 x^\mu \rVert^2 .
+
+**Time.** Full-batch gradient descent with learning rate :math:`\lambda` is
+:math:`W_l \leftarrow W_l - \lambda\,\partial L / \partial W_l`, which is the paper's batch rule (its factor 2 is
+absorbed by the ½ above). The paper's time :math:`t` counts these steps and :math:`\tau = 1/\lambda`, so in every
+function here one step of gradient descent advances :math:`t` by 1 when ``tau = 1 / lr``. Gradient flow is
+:math:`\tau\,\dot W_l = -\partial L/\partial W_l`. With *mean* statistics (:math:`\Sigma/P`) the same trajectory needs
+:math:`\lambda_{\rm mean} = P\,\lambda_{\rm sum}`.
+
+**Modes.** :math:`\Sigma^{31} = \sum_\alpha s_\alpha u_\alpha v_\alpha^T`; the strength of mode :math:`\alpha` of a
+network is :math:`u_\alpha^T W_D\cdots W_1 v_\alpha` (see :func:`dlnlib.networks.mode_strengths`).
+
+All functions return float64 NumPy arrays broadcast over their array arguments.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy import integrate
+from scipy.special import expit
+
+from . import _validation as v
+
+__all__ = [
+    "mode_trajectory",
+    "learning_time",
+    "deep_mode_trajectory",
+    "lambda_balanced_mode_trajectory",
+    "mode_vector_field",
+]
+
+
+def _times(t) -> np.ndarray:
+    t = v.as_float_array(t, "t")
+    if np.any(t < 0):
+        raise ValueError(f"t must be >= 0 (time since the start of learning), got min {t.min():g}")
+    return t
+
+
+def mode_trajectory(t, s, u0, tau=1.0):
+    r"""Strength of one mode of a three-layer network from a balanced start (Eq. 12).
+
+    On the decoupled, balanced manifold (:math:`a = b`, :math:`u = ab`) the mode obeys the logistic equation
+    :math:`\tau\,\dot u = 2u(s - u)` (Eq. 10), whose solution is the sigmoid
+
+    .. math:: u(t) = \frac{s\,e^{2st/\tau}}{e^{2st/\tau} - 1 + s/u_0}.
+
+    Parameters
+    ----------
+    t : array_like
+        Times (>= 0) in the paper's units: steps of gradient descent when ``tau = 1/lr``.
+    s : array_like
+        Singular value(s) of :math:`\Sigma^{31}` (> 0).
+    u0 : array_like
+        Initial mode strength(s) (> 0); from ``u0 > s`` the mode decays to ``s``.
+    tau : float
+        Time constant :math:`\tau = 1/\lambda`.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`u(t)`, broadcast over ``t``, ``s`` and ``u0``.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), Eqs. 10-12.
+    """
+    t = _times(t)
+    s = v.positive(s, "s")
+    u0 = v.positive(u0, "u0")
+    tau = v.positive_scalar(tau, "tau")
+    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow.
+    return s / (1.0 + (s / u0 - 1.0) * np.exp(-2.0 * s * t / tau))
+
+
+def _check_interval(s, u0, uf):
+    s = v.positive(s, "s")
+    u0 = v.positive(u0, "u0")
+    uf = v.positive(uf, "uf")
+    s, u0, uf = np.broadcast_arrays(s, u0, uf)
+    if np.any(uf >= s):
+        raise ValueError("uf must be < s: the mode only approaches s asymptotically")
+    if np.any(u0 >= uf):
+        raise ValueError("u0 must be < uf: learning_time is the time for the mode to grow from u0 to uf")
+    return s, u0, uf
+
+
+def _deep_time_integral(s: float, u0: float, uf: float, depth: int) -> float:
+    r"""Return :math:`\int_{u_0}^{u_f} du / (u^{p}(s-u))` with :math:`p = 2 - 2/D`, for ``depth`` D > 2.
+
+    Splitting :math:`\frac{1}{u^p(s-u)} = \frac{u^{-p}}{s} + \frac{u^{1-p}}{s^2} + \frac{s^{q}}{s^2(s-u)}
+    + \frac{u^{q}-s^{q}}{s^2(s-u)}` with :math:`q = 2/D` leaves one bounded, smooth remainder for quadrature;
+    the other three terms integrate in closed form.
+    """
+    q = 2.0 / depth
+    p = 2.0 - q
+    closed = ((uf ** (1 - p) - u0 ** (1 - p)) / ((1 - p) * s)
+              + (uf ** q - u0 ** q) / (q * s ** 2)
+              + s ** q / s ** 2 * np.log((s - u0) / (s - uf)))
+    remainder, _ = integrate.quad(lambda u: (u ** q - s ** q) / (s - u), u0, uf,
+                                  epsabs=0.0, epsrel=1e-13, limit=200)
+    return closed + remainder / s ** 2
+
+
+def learning_time(s, u0, uf, depth=2, tau=1.0):
+    r"""Time for a mode to grow from ``u0`` to ``uf`` on the balanced manifold of a depth-``depth`` network.
+
+    The balanced mode of a network with :math:`D` weight matrices obeys (Eq. 15, with :math:`N_l - 1 = D`)
+
+    .. math:: \tau\,\frac{du}{dt} = D\,u^{2 - 2/D}\,(s - u),
+              \qquad t = \frac{\tau}{D}\int_{u_0}^{u_f} \frac{du}{u^{2-2/D}(s-u)} .
+
+    ``depth=1`` is a shallow network, :math:`t = \tau \ln\frac{s-u_0}{s-u_f}`; ``depth=2`` is Eq. 11,
+    :math:`t = \frac{\tau}{2s}\ln\frac{u_f(s-u_0)}{u_0(s-u_f)}`; deeper networks use the integral above, computed
+    with closed-form terms plus a bounded quadrature remainder (relative accuracy about 1e-12).
+
+    Parameters
+    ----------
+    s, u0, uf : array_like
+        Singular value and start and end strengths, broadcast together, with ``0 < u0 < uf < s``.
+    depth : int
+        Number of weight matrices D >= 1 (the paper's :math:`N_l - 1`).
+    tau : float
+        Time constant :math:`\tau = 1/\lambda` (so the result counts gradient-descent steps when ``tau = 1/lr``).
+
+    Returns
+    -------
+    numpy.ndarray
+        Learning times, broadcast over ``s``, ``u0``, ``uf``.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), Eqs. 11 and 15.
+    """
+    depth = v.depth(depth)
+    tau = v.positive_scalar(tau, "tau")
+    s, u0, uf = _check_interval(s, u0, uf)
+    if depth == 1:
+        return tau * np.log((s - u0) / (s - uf))
+    if depth == 2:
+        return tau / (2 * s) * np.log(uf * (s - u0) / (u0 * (s - uf)))
+    out = np.empty(s.shape)
+    for idx in np.ndindex(s.shape):
+        out[idx] = _deep_time_integral(s[idx], u0[idx], uf[idx], depth)
+    return tau / depth * out
+
+
+def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
+    r"""Strength of a balanced mode of a depth-``depth`` network: the solution of Eq. 15.
+
+    .. math:: \tau\,\frac{du}{dt} = D\,u^{2 - 2/D}\,(s - u), \qquad u(0) = u_0 .
+
+    ``depth=1`` gives :math:`u = s - (s-u_0)e^{-t/\tau}`, ``depth=2`` the sigmoid of :func:`mode_trajectory`. For
+    D > 2 the ODE is integrated in the log-odds variable :math:`z = \ln\frac{u}{s-u}`, in which it is smooth and
+    non-stiff, :math:`\tau\dot z = D s\,u^{1-2/D}` (DOP853, rtol 1e-12).
+
+    Parameters
+    ----------
+    t : array_like
+        Times >= 0 (steps of gradient descent when ``tau = 1/lr``).
+    s, u0 : array_like
+        Singular value(s) and initial strength(s), ``0 < u0 < s``, broadcast with ``t``.
+    depth : int
+        Number of weight matrices D >= 1 (the paper's :math:`N_l - 1`).
+    tau : float
+        Time constant.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`u(t)` broadcast over ``t``, ``s``, ``u0``.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), Eq. 15.
+    """
+    depth = v.depth(depth)
+    tau = v.positive_scalar(tau, "tau")
+    t = _times(t)
+    s = v.positive(s, "s")
+    u0 = v.positive(u0, "u0")
+    if np.any(u0 >= s):
+        raise ValueError("u0 must be < s")
+    if depth == 1:
+        return s - (s - u0) * np.exp(-t / tau)
+    if depth == 2:
+        return mode_trajectory(t, s, u0, tau)
+    t, s, u0 = np.broadcast_arrays(t, s, u0)
+    out = np.empty(t.shape)
+    pairs = np.stack([s.ravel(), u0.ravel()], axis=1)
+    unique_pairs, inverse = np.unique(pairs, axis=0, return_inverse=True)
+    flat_t, flat_out = t.ravel(), out.reshape(-1)
+    for k, (s_k, u0_k) in enumerate(unique_pairs):
+        mask = inverse.ravel() == k
+        times = flat_t[mask]
+        rate = depth * s_k / tau
+        sol = integrate.solve_ivp(
+            lambda _, z: rate * (s_k * expit(z)) ** (1.0 - 2.0 / depth),
+            (0.0, max(float(times.max()), 1e-300)), [np.log(u0_k / (s_k - u0_k))],
+            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True)
+        flat_out[mask] = s_k * expit(sol.sol(times)[0])
+    return out
+
+
+def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
+    r"""Mode strength of a three-layer network started off balance, :math:`a^2 - b^2 = \lambda` (closed form).
+
+    The conserved imbalance :math:`\lambda = a^2 - b^2` of Eqs. 8-9 gives :math:`a^2 + b^2 = \sqrt{\lambda^2 + 4u^2}`,
+    so the mode strength :math:`u = ab` obeys
+
+    .. math:: \tau\,\frac{du}{dt} = \sqrt{\lambda^2 + 4u^2}\,(s - u).
+
+    With :math:`u = \lambda w / (1 - w^2)` (:math:`w = \tanh(\theta/2)` in the hyperbolic coordinates of the paper's
+    App. A) this becomes the Riccati equation :math:`\tau\dot w = s(1-w^2) - |\lambda| w`, solved in closed form.
+    :math:`\lambda = 0` recovers Eq. 12 (the sigmoid, "rich" regime); for :math:`|\lambda| \gg s` the rise is nearly
+    exponential with rate :math:`|\lambda|/\tau` (the "lazy" regime of Dominé et al. 2024).
+
+    Parameters
+    ----------
+    t : array_like
+        Times >= 0.
+    s, u0 : array_like
+        Singular value (> 0) and initial strength :math:`u_0 = a_0 b_0` (> 0).
+    lam : array_like
+        Imbalance :math:`a_0^2 - b_0^2`; only :math:`|\lambda|` matters.
+    tau : float
+        Time constant.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`u(t)` broadcast over all arguments.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), Eqs. 8-9 and App. A; Dominé et al. (2024), lambda-balanced initialisation.
+    """
+    t = _times(t)
+    s = v.positive(s, "s")
+    u0 = v.positive(u0, "u0")
+    lam = np.abs(v.as_float_array(lam, "lam"))
+    tau = v.positive_scalar(tau, "tau")
+    # Write 1 - w = lam * A (A finite as lam -> 0) so that u = lam w / (1 - w^2) has no 0/0 at lam = 0.
+    root = np.sqrt(lam ** 2 + 4 * s ** 2)
+    root0 = np.sqrt(lam ** 2 + 4 * u0 ** 2)
+    a_plus = (1 + lam / (root + 2 * s)) / (lam + root)      # (1 - w) / lam at the fixed point u = s
+    a_zero = (1 + lam / (root0 + 2 * u0)) / (lam + root0)   # (1 - w) / lam at u = u0
+    w_minus = -(lam + root) / (2 * s)                       # the Riccati equation's other root
+    kappa = (a_plus - a_zero) / (1 - lam * a_zero - w_minus) * np.exp(-root * t / tau)
+    numerator = a_plus - kappa * (1 - w_minus)
+    w = 1 - lam * numerator / (1 - lam * kappa)
+    return w * (1 - lam * kappa) / (numerator * (1 + w))
+
+
+def mode_vector_field(a, b, s, tau=1.0):
+    r"""Gradient-flow vector field of one decoupled mode of a three-layer network (Eqs. 8-9).
+
+    .. math:: \tau\,\dot a = b\,(s - ab), \qquad \tau\,\dot b = a\,(s - ab),
+
+    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve :math:`a^2 - b^2`
+    (hyperbolas) and end on the hyperbola of fixed points :math:`ab = s`; the origin is a saddle.
+
+    Parameters
+    ----------
+    a, b : array_like
+        Mode coordinates: the input-to-hidden and hidden-to-output weights of the mode.
+    s : float
+        Singular value (> 0).
+    tau : float
+        Time constant.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        :math:`(\dot a, \dot b)`, broadcast over ``a`` and ``b``.
+    """
+    a = v.as_float_array(a, "a")
+    b = v.as_float_array(b, "b")
+    s = v.positive_scalar(s, "s")
+    tau = v.positive_scalar(tau, "tau")
+    err = s - a * b
+    return b * err / tau, a * err / tau

@@ -1,0 +1,260 @@
+r"""Training deep linear (and shallow nonlinear) networks: gradient descent and gradient flow.
+
+Linear networks train from the task's statistics alone (Saxe et al. 2014, Eq. 13):
+
+.. math:: \frac{\partial L}{\partial W_l} = -\Big(\prod_{i>l} W_i\Big)^T \big(\Sigma^{31} - W_{\rm tot}\Sigma^{11}\big)
+          \Big(\prod_{i<l} W_i\Big)^T,
+
+so a step costs :math:`O(D\,n^2 N_1)` whatever the number of samples. The loss is
+:math:`L = \tfrac12\sum_\mu\lVert y^\mu - \hat y^\mu\rVert^2` and time follows :mod:`dlnlib.theory`: a step of
+gradient descent with rate ``lr`` advances the paper's :math:`t` by 1 with :math:`\tau = 1/\text{lr}`.
+
+Weights are lists as in :mod:`dlnlib.networks`; a leading axis on every matrix batches independent runs, each
+with its own learning rate if ``lr`` is an array.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from scipy import integrate
+
+from . import _validation as v
+from .networks import check_chain, mode_strengths
+
+__all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow"]
+
+ACTIVATIONS = {"linear": lambda h: h, "tanh": torch.tanh, "relu": torch.relu}
+
+
+class DivergenceError(FloatingPointError):
+    """Training produced a non-finite loss; the message names the step and the learning rate."""
+
+
+@dataclass
+class TrainResult:
+    """History of a training run (or a batch of runs).
+
+    Attributes
+    ----------
+    t : numpy.ndarray
+        ``(T,)`` recorded times: step numbers for gradient descent, continuous time for gradient flow.
+    loss : numpy.ndarray
+        ``(..., T)`` loss :math:`\\tfrac12\\sum_\\mu\\lVert y^\\mu-\\hat y^\\mu\\rVert^2` at those times (leading axes: runs).
+    modes : numpy.ndarray
+        ``(..., T, n_modes)`` mode strengths (:func:`dlnlib.networks.mode_strengths`).
+    weights : list of numpy.ndarray
+        Final weights.
+    lr : float or numpy.ndarray
+        Learning rate(s) used (``None`` for gradient flow).
+    weight_history : list of numpy.ndarray or None
+        ``weight_history[l]`` has shape ``(T, ..., n_{l+1}, n_l)`` when recorded.
+    """
+
+    t: np.ndarray
+    loss: np.ndarray
+    modes: np.ndarray
+    weights: list
+    lr: float | np.ndarray | None = None
+    weight_history: list | None = field(default=None, repr=False)
+
+
+def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened):
+    """Loss, end-to-end map and gradients of a linear network from the statistics (NumPy or torch)."""
+    prefix = [weights[0]]
+    for w in weights[1:]:
+        prefix.append(w @ prefix[-1])
+    product = prefix[-1]
+    predicted = product if whitened else product @ sigma11
+    error = sigma31 - predicted
+    loss = 0.5 * sigma33_trace - (product * sigma31).sum((-2, -1)) + 0.5 * (predicted * product).sum((-2, -1))
+    grads = [None] * len(weights)
+    back = error
+    for l in range(len(weights) - 1, 0, -1):
+        grads[l] = -(back @ prefix[l - 1].mT)
+        back = weights[l].mT @ back
+    grads[0] = -back
+    return loss, product, grads
+
+
+def _schedule(steps: int, record_every: int) -> np.ndarray:
+    return np.unique(np.append(np.arange(0, steps + 1, record_every), steps))
+
+
+def _check_finite(loss, step: int, lr) -> None:
+    if bool(torch.isfinite(loss).all()):
+        return
+    bad = (~torch.isfinite(loss)).nonzero().tolist()
+    rates = np.broadcast_to(lr, tuple(loss.shape)) if np.ndim(lr) else None
+    where = ", ".join(f"run {tuple(i)} (lr={rates[tuple(i)]:g})" for i in bad[:5]) if rates is not None else f"lr={lr:g}"
+    raise DivergenceError(f"gradient descent diverged at step {step}: non-finite loss in {where}; "
+                          "lower the learning rate")
+
+
+def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_modes: int | None = None,
+                     activation: str | None = None, record_weights: bool = False, device="cpu",
+                     progress: bool = False) -> TrainResult:
+    r"""Full-batch gradient descent, :math:`W_l \leftarrow W_l - \lambda\,\partial L/\partial W_l`, in float64.
+
+    With ``activation=None`` the network is linear and the gradients come from the statistics
+    :math:`\Sigma^{11}, \Sigma^{31}` (Eq. 13 of Saxe et al. 2014), with no pass over samples. With an activation
+    (``"tanh"``, ``"relu"`` or ``"linear"``) the network is :math:`\hat Y = W_D\,\phi(\cdots\phi(W_1X))` (no biases),
+    trained by autograd on the task's samples; its mode strengths are those of :math:`\hat\Sigma^{31} = \hat YX^T`.
+
+    Parameters
+    ----------
+    weights : list of arrays or tensors
+        Initial ``[W_1, ..., W_D]`` (copied, not modified); a leading axis batches independent runs.
+    task : dlnlib.tasks.Task
+        The task (its samples are needed when ``activation`` is given).
+    lr : float or array_like
+        Learning rate :math:`\lambda > 0` (:math:`\tau = 1/\lambda`), or one per run (shape of the run axes).
+    steps : int
+        Number of steps (>= 0).
+    record_every : int
+        Record loss and mode strengths every this many steps (step 0 and the last step always).
+    n_modes : int or None
+        Number of leading modes to record (default all).
+    activation : {None, "linear", "tanh", "relu"}
+        Hidden-layer nonlinearity; ``None`` uses the statistics-space linear trainer.
+    record_weights : bool
+        Also keep the weights at every recorded step.
+    device : str or torch.device
+        Where to compute (default CPU). Results come back as NumPy arrays.
+    progress : bool
+        Print the step and loss to stderr every tenth of the run.
+
+    Returns
+    -------
+    TrainResult
+
+    Raises
+    ------
+    DivergenceError
+        As soon as the loss of any run is non-finite, naming the step and that run's learning rate.
+    """
+    steps = v.count(steps, "steps", minimum=0)
+    record_every = v.count(record_every, "record_every")
+    check_chain(weights, task.n_in, task.n_out)
+    if activation is not None and activation not in ACTIVATIONS:
+        raise ValueError(f"activation must be None or one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    if activation is not None and task.X is None:
+        raise ValueError("a nonlinear network trains on samples, but this task has none (task.X is None)")
+    lead = tuple(weights[0].shape[:-2])
+    lr_arr = v.positive(lr, "lr")
+    try:
+        np.broadcast_to(lr_arr, lead)
+    except ValueError:
+        raise ValueError(f"lr must be a scalar or broadcast to the run axes {lead}, got shape {lr_arr.shape}") from None
+    lr_value = float(lr_arr) if lr_arr.ndim == 0 else lr_arr
+
+    def tensor(x):
+        return torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float64, device=device)
+
+    ws = [tensor(w).clone() for w in weights]
+    for l, w in enumerate(ws):
+        if not bool(torch.isfinite(w).all()):
+            raise ValueError(f"weights[{l}] contains non-finite values")
+    rate = tensor(lr_arr).reshape(lr_arr.shape + (1, 1))
+    sigma11, sigma31 = tensor(task.sigma11), tensor(task.sigma31)
+    whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
+    if activation is not None:
+        X, Y, phi = tensor(task.X), tensor(task.Y), ACTIVATIONS[activation]
+
+    def evaluate():
+        if activation is None:
+            return _linear_quantities(ws, sigma11, sigma31, task.sigma33_trace, whitened)
+        params = [w.requires_grad_(True) for w in ws]
+        hidden = X
+        for w in params[:-1]:
+            hidden = phi(w @ hidden)
+        output = params[-1] @ hidden
+        loss = 0.5 * ((Y - output) ** 2).sum((-2, -1))
+        grads = torch.autograd.grad(loss.sum(), params)
+        for w in params:
+            w.requires_grad_(False)
+        return loss.detach(), output.detach() @ X.mT, grads
+
+    record = set(_schedule(steps, record_every).tolist())
+    losses, modes, history = [], [], [[] for _ in ws]
+    for k in range(steps + 1):
+        loss, product, grads = evaluate()
+        _check_finite(loss, k, lr_value)
+        if k in record:
+            losses.append(loss.cpu().numpy())
+            modes.append(mode_strengths(product, task, n_modes).cpu().numpy())
+            if record_weights:
+                for h, w in zip(history, ws):
+                    h.append(w.detach().cpu().numpy().copy())
+        if progress and steps >= 10 and k % (steps // 10) == 0:
+            print(f"step {k}/{steps}: loss {loss.mean().item():.6g}", file=sys.stderr, flush=True)
+        if k == steps:
+            break
+        with torch.no_grad():
+            for w, g in zip(ws, grads):
+                w.sub_(rate * g)
+    return TrainResult(t=_schedule(steps, record_every).astype(float),
+                       loss=np.moveaxis(np.array(losses), 0, -1),
+                       modes=np.moveaxis(np.array(modes), 0, -2),
+                       weights=[w.detach().cpu().numpy() for w in ws], lr=lr_value,
+                       weight_history=[np.array(h) for h in history] if record_weights else None)
+
+
+def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None = None, rtol: float = 1e-10,
+                  atol: float = 1e-12, record_weights: bool = False) -> TrainResult:
+    r"""Gradient flow of a linear network, :math:`\tau\,\dot W_l = -\partial L/\partial W_l` (Eq. 2 / Eq. 13).
+
+    Integrated with SciPy's ``solve_ivp`` (DOP853) in float64 on the statistics :math:`\Sigma^{11}, \Sigma^{31}`.
+
+    Parameters
+    ----------
+    weights : list of arrays
+        Initial ``[W_1, ..., W_D]``; a leading axis batches runs (they share the adaptive step).
+    task : dlnlib.tasks.Task
+    t_eval : array_like
+        Increasing times >= 0 at which to record (the paper's units: steps when ``tau = 1/lr``).
+    tau : float
+        Time constant :math:`\tau = 1/\lambda`.
+    n_modes : int or None
+        Number of leading modes to record.
+    rtol, atol : float
+        Solver tolerances.
+    record_weights : bool
+        Keep the weights at every time in ``t_eval``.
+
+    Returns
+    -------
+    TrainResult
+        With ``lr=None``.
+    """
+    check_chain(weights, task.n_in, task.n_out)
+    tau = v.positive_scalar(tau, "tau")
+    t_eval = v.as_float_array(t_eval, "t_eval")
+    if t_eval.ndim != 1 or t_eval.size == 0 or np.any(t_eval < 0) or np.any(np.diff(t_eval) <= 0):
+        raise ValueError("t_eval must be a non-empty, strictly increasing 1-D array of times >= 0")
+    ws0 = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    shapes = [w.shape for w in ws0]
+    sizes = np.cumsum([0] + [w.size for w in ws0])
+    whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
+
+    def unpack(y):
+        return [y[sizes[l]:sizes[l + 1]].reshape(shapes[l]) for l in range(len(shapes))]
+
+    def rhs(_, y):
+        _, _, grads = _linear_quantities(unpack(y), task.sigma11, task.sigma31, task.sigma33_trace, whitened)
+        return -np.concatenate([g.ravel() for g in grads]) / tau
+
+    sol = integrate.solve_ivp(rhs, (0.0, float(t_eval[-1])), np.concatenate([w.ravel() for w in ws0]),
+                              method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol)
+    if not sol.success:
+        raise RuntimeError(f"gradient flow integration failed: {sol.message}")
+    states = [unpack(y) for y in sol.y.T]
+    quantities = [_linear_quantities(ws, task.sigma11, task.sigma31, task.sigma33_trace, whitened) for ws in states]
+    return TrainResult(t=t_eval.copy(),
+                       loss=np.moveaxis(np.array([q[0] for q in quantities]), 0, -1),
+                       modes=np.moveaxis(np.array([mode_strengths(q[1], task, n_modes) for q in quantities]), 0, -2),
+                       weights=states[-1], lr=None,
+                       weight_history=[np.array([s[l] for s in states]) for l in range(len(shapes))]
+                       if record_weights else None)

@@ -1,0 +1,136 @@
+"""dlnlib.theory against closed forms, independent ODE solves and the paper's calibration figures."""
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+from dlnlib import theory
+
+
+def test_mode_trajectory_matches_eq12_form_and_limits():
+    t = np.array([0.0, 1.0, 5.0])
+    s, u0, tau = 2.0, 0.01, 1.5
+    e = np.exp(2 * s * t / tau)
+    np.testing.assert_allclose(theory.mode_trajectory(t, s, u0, tau), s * e / (e - 1 + s / u0), rtol=1e-14)
+    assert theory.mode_trajectory(0.0, s, u0) == pytest.approx(u0, rel=1e-15)
+    assert theory.mode_trajectory(1e4, s, u0) == pytest.approx(s, rel=1e-15)
+
+
+def test_mode_trajectory_solves_logistic_ode():
+    s, u0, tau = 3.0, 1e-4, 2.0
+    sol = solve_ivp(lambda _, u: 2 * u * (s - u) / tau, (0, 10), [u0], rtol=1e-12, atol=1e-16, dense_output=True)
+    t = np.linspace(0, 10, 41)
+    np.testing.assert_allclose(theory.mode_trajectory(t, s, u0, tau), sol.sol(t)[0], rtol=1e-8)
+
+
+def test_mode_trajectory_broadcasts():
+    out = theory.mode_trajectory(np.linspace(0, 1, 5)[:, None], np.array([1.0, 2.0, 4.0]), 1e-3)
+    assert out.shape == (5, 3)
+
+
+@pytest.mark.parametrize("s, eps", [(1.0, 1e-4), (5.0, 1e-3), (0.3, 1e-6)])
+def test_learning_time_exact_and_approximate_forms(s, eps):
+    tau = 7.0
+    exact = theory.learning_time(s, eps, s - eps, depth=2, tau=tau)
+    assert exact == pytest.approx(tau / s * np.log((s - eps) / eps), rel=1e-11)
+    approx = tau / s * np.log(s / eps)
+    # claim 2: the eps -> 0 form is off by about eps / (s ln(s/eps)) relative
+    assert abs(approx - exact) / exact == pytest.approx(eps / (s * np.log(s / eps)), rel=0.05)
+
+
+def test_learning_time_is_first_passage_of_gradient_flow():
+    s, eps, tau = 2.0, 1e-3, 1.0
+    event = lambda _, u: u[0] - (s - eps)
+    event.terminal = True
+    sol = solve_ivp(lambda _, u: 2 * u * (s - u) / tau, (0, 20), [eps], rtol=1e-12, atol=1e-15, events=event)
+    assert sol.t_events[0][0] == pytest.approx(theory.learning_time(s, eps, s - eps, tau=tau), rel=1e-6)
+
+
+def test_learning_time_inversely_proportional_to_s():
+    s = np.array([0.5, 1.0, 2.0, 8.0])
+    t = theory.learning_time(s, 1e-6, s / 2)
+    np.testing.assert_allclose(s * t, 0.5 * np.log((s - 1e-6) / 1e-6), rtol=1e-12)
+
+
+def test_learning_time_depth_one_is_shallow_relaxation():
+    assert theory.learning_time(2.0, 0.5, 1.5, depth=1, tau=3.0) == pytest.approx(3.0 * np.log(1.5 / 0.5), rel=1e-14)
+
+
+@pytest.mark.parametrize("depth", [3, 4, 9, 40])
+def test_deep_learning_time_matches_ode_event(depth):
+    s, u0, uf, tau = 1.5, 1e-3, 1.2, 0.7
+    rhs = lambda _, u: depth * u ** (2 - 2 / depth) * (s - u) / tau
+    event = lambda _, u: u[0] - uf
+    event.terminal = True
+    sol = solve_ivp(rhs, (0, 1e5), [u0], rtol=1e-12, atol=1e-16, events=event)
+    assert theory.learning_time(s, u0, uf, depth=depth, tau=tau) == pytest.approx(sol.t_events[0][0], rel=1e-7)
+
+
+def test_deep_learning_time_paper_calibration():
+    """Claim 8: N_l t(N_l) at s = tau = 1, u0 = 1e-3, uf = 1 - 1e-3 (digest §3 calibration)."""
+    n_l = np.array([3, 5, 10, 50, 100, 1000])
+    scaled = [n * theory.learning_time(1.0, 1e-3, 1 - 1e-3, depth=int(n) - 1) for n in n_l]
+    np.testing.assert_allclose(scaled, [20.7, 86.8, 317.6, 814.5, 909.1, 1002.0], atol=0.06)
+    limit = np.log(0.999 * 0.999 / (1e-3 * 1e-3)) + 1 / 1e-3 - 1 / 0.999   # Eq. 17's bracket
+    assert abs(scaled[-1] - limit) / limit < 0.02
+    assert np.all(np.diff(scaled) > 0)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3, 6, 25])
+def test_deep_mode_trajectory_inverts_learning_time(depth):
+    s, u0, tau = 2.0, 1e-3, 3.0
+    uf = np.array([0.01, 0.5, 1.0, 1.9])
+    t = theory.learning_time(s, u0, uf, depth=depth, tau=tau)
+    np.testing.assert_allclose(theory.deep_mode_trajectory(t, s, u0, depth, tau), uf, rtol=1e-9)
+
+
+def test_deep_mode_trajectory_depth2_is_sigmoid_and_broadcasts():
+    t = np.linspace(0, 5, 6)[:, None]
+    s = np.array([1.0, 2.0])
+    np.testing.assert_allclose(theory.deep_mode_trajectory(t, s, 1e-2, 2), theory.mode_trajectory(t, s, 1e-2))
+    assert theory.deep_mode_trajectory(t, s, 1e-2, 5).shape == (6, 2)
+
+
+@pytest.mark.parametrize("lam", [1e-2, 1.0, 10.0, -4.0])
+def test_lambda_balanced_matches_scalar_gradient_flow(lam):
+    """Claim 23: simulate Eqs. 8-9 from a0^2 - b0^2 = lam, a0 b0 = u0."""
+    s, u0 = 2.0, 1e-3
+    a0 = np.sqrt((abs(lam) + np.sqrt(lam ** 2 + 4 * u0 ** 2)) / 2)
+    b0 = u0 / a0
+    a0, b0 = (a0, b0) if lam > 0 else (b0, a0)
+    rhs = lambda _, y: [y[1] * (s - y[0] * y[1]), y[0] * (s - y[0] * y[1])]
+    sol = solve_ivp(rhs, (0, 20), [a0, b0], rtol=1e-12, atol=1e-15, dense_output=True)
+    t = np.linspace(0, 20, 60)
+    a, b = sol.sol(t)
+    np.testing.assert_allclose(theory.lambda_balanced_mode_trajectory(t, s, u0, lam), a * b, atol=1e-8)
+
+
+def test_lambda_balanced_limits():
+    t = np.linspace(0, 10, 30)
+    np.testing.assert_allclose(theory.lambda_balanced_mode_trajectory(t, 2.0, 1e-3, 0.0),
+                               theory.mode_trajectory(t, 2.0, 1e-3), rtol=1e-13)
+    lazy = theory.lambda_balanced_mode_trajectory(t, 1.0, 1e-3, 1e3, tau=1e3)
+    np.testing.assert_allclose(lazy, 1 - (1 - 1e-3) * np.exp(-t), rtol=2e-3)
+
+
+def test_mode_vector_field_conserves_hyperbola_and_vanishes_on_fixed_points():
+    a, b = np.array([0.3, 1.0, 2.0]), np.array([0.1, 0.5, 0.25])
+    da, db = theory.mode_vector_field(a, b, 0.5)
+    np.testing.assert_allclose(2 * a * da - 2 * b * db, 0, atol=1e-15)   # d(a^2 - b^2)/dt = 0
+    np.testing.assert_allclose(theory.mode_vector_field(2.0, 0.25, 0.5), (0, 0), atol=1e-15)
+
+
+@pytest.mark.parametrize("call, match", [
+    (lambda: theory.mode_trajectory(-1.0, 1.0, 0.1), "t must be >= 0"),
+    (lambda: theory.mode_trajectory(1.0, -1.0, 0.1), "s must be > 0"),
+    (lambda: theory.mode_trajectory(1.0, 1.0, np.nan), "u0 must be finite"),
+    (lambda: theory.mode_trajectory(1.0, 1.0, 0.1, tau=0), "tau must be > 0"),
+    (lambda: theory.learning_time(1.0, 0.5, 0.2), "u0 must be < uf"),
+    (lambda: theory.learning_time(1.0, 0.1, 1.0), "uf must be < s"),
+    (lambda: theory.learning_time(1.0, 0.1, 0.5, depth=0), "depth must be >= 1"),
+    (lambda: theory.learning_time(1.0, 0.1, 0.5, depth=2.5), "depth must be an integer"),
+    (lambda: theory.deep_mode_trajectory(1.0, 1.0, 2.0, 3), "u0 must be < s"),
+    (lambda: theory.mode_trajectory("x", 1.0, 0.1), "t must be a real number"),
+])
+def test_bad_input_is_rejected_with_clear_message(call, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        call()
