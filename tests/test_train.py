@@ -1,0 +1,165 @@
+"""dlnlib.train against plain autograd, gradient flow, invariants and the paper's fixed points."""
+import numpy as np
+import pytest
+import torch
+
+from dlnlib import init, networks, tasks, theory, train
+
+
+def _correlated_task(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((6, 40)) * np.linspace(0.5, 1.5, 6)[:, None]
+    Y = rng.standard_normal((5, 6)) @ X + 0.1 * rng.standard_normal((5, 40))
+    return tasks.Task.from_samples(X, Y)
+
+
+def test_statistics_gradient_descent_equals_autograd_on_samples():
+    """The issue's reference test: statistics-space GD = naive autograd SGD on raw samples, to 1e-10."""
+    task = _correlated_task()
+    w0 = init.gaussian([6, 4, 3, 5], 0.3, seed=1)
+    lr, steps = 1e-3, 150
+    result = train.gradient_descent(w0, task, lr=lr, steps=steps)
+    ws = [torch.tensor(w, requires_grad=True) for w in w0]
+    opt = torch.optim.SGD(ws, lr=lr)
+    X, Y = torch.tensor(task.X), torch.tensor(task.Y)
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = 0.5 * ((Y - ws[2] @ ws[1] @ ws[0] @ X) ** 2).sum()
+        losses.append(loss.item())
+        loss.backward()
+        opt.step()
+    for ours, ref in zip(result.weights, ws):
+        np.testing.assert_allclose(ours, ref.detach().numpy(), atol=1e-10, rtol=0)
+    np.testing.assert_allclose(result.loss[:-1], losses, rtol=1e-10)
+
+
+def test_batched_runs_with_per_run_learning_rates_match_single_runs():
+    task = _correlated_task()
+    w0 = init.gaussian([6, 3, 5], 0.2, n_runs=3, seed=2)
+    lrs = np.array([1e-4, 5e-4, 1e-3])
+    batched = train.gradient_descent(w0, task, lr=lrs, steps=50, record_every=10)
+    assert batched.loss.shape == (3, 6) and batched.modes.shape == (3, 6, 5)
+    for r in range(3):
+        single = train.gradient_descent([w[r] for w in w0], task, lr=lrs[r], steps=50, record_every=10)
+        np.testing.assert_allclose(batched.loss[r], single.loss, rtol=1e-12)
+        np.testing.assert_allclose(batched.weights[0][r], single.weights[0], rtol=1e-12)
+
+
+def test_record_schedule_always_includes_first_and_last_step():
+    task = tasks.svd_task([1.0], 2, 2, seed=0)
+    result = train.gradient_descent(init.gaussian([2, 2, 2], 0.1, seed=0), task, lr=0.1, steps=25, record_every=10)
+    np.testing.assert_array_equal(result.t, [0, 10, 20, 25])
+
+
+def test_decoupled_gradient_descent_follows_sigmoid_with_discretisation_error():
+    """Claim 1 (small): error is O(lr * s) and halves when the rate halves."""
+    s = np.array([4.0, 2.0, 1.0, 0.5])
+    task = tasks.svd_task(s, 4, 4, seed=0)
+    w0 = init.decoupled(task, [4, 4, 4], 1e-3, seed=0)
+    errors = []
+    for lr, steps in [(2e-3, 4000), (1e-3, 8000)]:
+        res = train.gradient_descent(w0, task, lr=lr, steps=steps, record_every=steps // 400)
+        pred = theory.mode_trajectory(res.t[:, None], s, 1e-3, tau=1 / lr)
+        errors.append(np.max(np.abs(res.modes - pred) / s))
+    assert errors[0] < 1e-2
+    assert errors[1] / errors[0] == pytest.approx(0.5, abs=0.05)
+
+
+def test_gradient_flow_conserves_imbalance_and_reaches_rank_limited_optimum():
+    """Claim 4 (matrix form): W32^T W32 - W21 W21^T is conserved by gradient flow from random weights."""
+    task = tasks.hierarchical_task(levels=3, flip_prob=0.1, n_features=30, seed=0)
+    w0 = init.gaussian([8, 6, 30], 0.05, seed=0)
+    res = train.gradient_flow(w0, task, t_eval=np.linspace(0, 10, 11), record_weights=True)
+    start = networks.imbalance(w0)[0]
+    drift = [np.linalg.norm(networks.imbalance([h0, h1])[0] - start) / np.linalg.norm(start)
+             for h0, h1 in zip(*res.weight_history)]
+    assert max(drift) < 1e-8
+    # six hidden units for eight items: the flow ends at the best rank-6 fit (Eq. 7), not at zero loss
+    assert res.loss[-1] == pytest.approx(task.loss(task.best_rank_approximation(6)), rel=1e-3)
+
+
+def test_gradient_descent_approaches_gradient_flow_as_rate_shrinks():
+    task = _correlated_task()
+    w0 = init.gaussian([6, 4, 5], 0.2, seed=3)
+    flow = train.gradient_flow(w0, task, t_eval=[0.0, 200.0], tau=1e3)
+    gaps = []
+    for lr, steps in [(1e-3, 200), (5e-4, 400)]:
+        gd = train.gradient_descent(w0, task, lr=lr, steps=steps)
+        gaps.append(np.linalg.norm(networks.end_to_end(gd.weights) - networks.end_to_end(flow.weights)))
+    assert gaps[1] / gaps[0] == pytest.approx(0.5, abs=0.05)
+
+
+def test_fixed_point_is_best_rank_approximation():
+    """Claim 5: from small random weights, W32 W21 converges to the best rank-N2 approximation of Sigma31."""
+    s = np.array([5.0, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3])
+    task = tasks.svd_task(s, 10, 10, seed=0)
+    res = train.gradient_descent(init.gaussian([10, 4, 10], 1e-3, seed=0), task, lr=0.01, steps=20000,
+                                 record_every=20000)
+    gap = networks.end_to_end(res.weights) - task.best_rank_approximation(4)
+    assert np.linalg.norm(gap) / np.linalg.norm(task.sigma31) < 1e-6
+
+
+def test_nonlinear_linear_activation_equals_statistics_trainer():
+    task = _correlated_task()
+    w0 = init.gaussian([6, 4, 5], 0.2, seed=4)
+    a = train.gradient_descent(w0, task, lr=5e-4, steps=30, record_every=10)
+    b = train.gradient_descent(w0, task, lr=5e-4, steps=30, record_every=10, activation="linear")
+    np.testing.assert_allclose(a.loss, b.loss, rtol=1e-10)
+    # mode strengths of the nonlinear path are those of Y_hat X^T = W Sigma11
+    np.testing.assert_allclose(b.modes[-1], networks.mode_strengths(networks.end_to_end(a.weights) @ task.sigma11,
+                                                                    task), rtol=1e-9)
+
+
+def test_tanh_network_matches_manual_autograd():
+    task = tasks.hierarchical_task(levels=3, flip_prob=0.1, n_features=12, seed=0)
+    w0 = init.gaussian([8, 5, 12], 0.3, seed=0)
+    res = train.gradient_descent(w0, task, lr=0.02, steps=20, activation="tanh")
+    w1, w2 = (torch.tensor(w, requires_grad=True) for w in w0)
+    X, Y = torch.tensor(task.X), torch.tensor(task.Y)
+    for _ in range(20):
+        loss = 0.5 * ((Y - w2 @ torch.tanh(w1 @ X)) ** 2).sum()
+        g1, g2 = torch.autograd.grad(loss, [w1, w2])
+        with torch.no_grad():
+            w1 -= 0.02 * g1
+            w2 -= 0.02 * g2
+    np.testing.assert_allclose(res.weights[0], w1.detach().numpy(), atol=1e-12)
+    np.testing.assert_allclose(res.weights[1], w2.detach().numpy(), atol=1e-12)
+
+
+def test_divergence_stops_with_step_and_learning_rate():
+    task = tasks.svd_task([10.0, 1.0], 2, 2, seed=0)
+    w0 = init.decoupled(task, [2, 2, 2], 1.0, seed=0)
+    with pytest.raises(train.DivergenceError, match=r"diverged at step \d+.*lr=0\.5"):
+        train.gradient_descent(w0, task, lr=0.5, steps=500)
+    w0 = init.decoupled(task, [2, 2, 2], 1.0, n_runs=2, seed=0)
+    with pytest.raises(train.DivergenceError, match=r"run \(1,\) \(lr=0\.5\)"):
+        train.gradient_descent(w0, task, lr=[1e-3, 0.5], steps=500)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(lr=0.0), "lr must be > 0"),
+    (dict(lr=[0.1, 0.2, 0.3]), "broadcast to the run axes"),
+    (dict(steps=-1), "steps must be >= 0"),
+    (dict(record_every=0), "record_every must be >= 1"),
+    (dict(activation="sigmoid"), "activation must be"),
+])
+def test_gradient_descent_bad_input(kwargs, match):
+    task = tasks.svd_task([1.0], 2, 2, seed=0)
+    args = dict(weights=init.gaussian([2, 2, 2], 0.1, n_runs=2, seed=0), task=task, lr=0.1, steps=5)
+    args.update(kwargs)
+    with pytest.raises((ValueError, TypeError), match=match):
+        train.gradient_descent(**args)
+
+
+def test_bad_weights_and_task_combinations():
+    task = tasks.svd_task([1.0], 2, 2, seed=0)
+    with pytest.raises(ValueError, match="must take 2 inputs"):
+        train.gradient_descent(init.gaussian([3, 2, 2], 0.1, seed=0), task, lr=0.1, steps=1)
+    with pytest.raises(ValueError, match="non-finite"):
+        train.gradient_descent([np.full((2, 2), np.nan), np.eye(2)], task, lr=0.1, steps=1)
+    no_samples = tasks.Task(sigma11=np.eye(2), sigma31=np.eye(2), sigma33_trace=2.0)
+    with pytest.raises(ValueError, match="has none"):
+        train.gradient_descent([np.eye(2), np.eye(2)], no_samples, lr=0.1, steps=1, activation="tanh")
+    with pytest.raises(ValueError, match="strictly increasing"):
+        train.gradient_flow([np.eye(2), np.eye(2)], task, t_eval=[1.0, 0.5])
