@@ -1,0 +1,53 @@
+"""Fixed points of the three-layer network: gradients vanish; Hessian spectra separate the minimum from saddles."""
+import numpy as np
+import pytest
+
+from dlnlib import landscape, networks, tasks
+from dlnlib.train import _linear_quantities
+
+S = np.array([5.0, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3])
+
+
+def _predicted_min_eigenvalue(active, width):
+    """Most negative curvature: swap an inactive mode for a weaker active one, or fill a free hidden unit."""
+    inactive = [b for b in range(S.size) if b not in active]
+    swaps = [S[b] - S[a] for b in inactive for a in active if S[b] > S[a]]
+    fills = [S[b] for b in inactive] if len(active) < width else []
+    return -max(swaps + fills, default=0.0)
+
+
+@pytest.mark.parametrize("active", [[0, 1, 2, 3], [0, 1, 2, 4], [1, 2, 3, 4], [0, 1, 2], [0, 5, 6, 9]])
+def test_fixed_points_have_zero_gradient_and_predicted_curvature(active):
+    task = tasks.svd_task(S, 10, 10, seed=0)
+    weights = landscape.fixed_point(task, active, [10, 4, 10], seed=1)
+    assert landscape.loss_gradient_norm(weights, task) < 1e-12
+    np.testing.assert_allclose(networks.mode_strengths(networks.end_to_end(weights), task)[active], S[active],
+                               rtol=1e-13)
+    eigenvalues = np.linalg.eigvalsh(landscape.loss_hessian(weights, task))
+    assert eigenvalues.min() == pytest.approx(_predicted_min_eigenvalue(active, 4), abs=1e-10)
+
+
+def test_hessian_matches_finite_differences():
+    task = tasks.svd_task([2.0, 1.0], 3, 2, seed=0)
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((2, 3)), rng.standard_normal((2, 2))]
+    hessian = landscape.loss_hessian(weights, task)
+    flat = np.concatenate([w.ravel() for w in weights])
+
+    def grad(x):
+        ws = [x[:6].reshape(2, 3), x[6:].reshape(2, 2)]
+        return np.concatenate([g.ravel() for g in _linear_quantities(ws, task.sigma11, task.sigma31,
+                                                                     task.sigma33_trace, True)[2]])
+    h = 1e-6
+    numeric = np.array([(grad(flat + h * e) - grad(flat - h * e)) / (2 * h) for e in np.eye(flat.size)])
+    np.testing.assert_allclose(hessian, numeric, atol=1e-7)
+
+
+def test_fixed_point_bad_input():
+    task = tasks.svd_task(S, 10, 10, seed=0)
+    with pytest.raises(ValueError, match="at most min"):
+        landscape.fixed_point(task, [0, 1, 2, 3, 4], [10, 4, 10])
+    with pytest.raises(ValueError, match="distinct"):
+        landscape.fixed_point(task, [0, 0], [10, 4, 10])
+    with pytest.raises(ValueError, match="whitened"):
+        landscape.fixed_point(tasks.Task.from_samples(2 * np.eye(3), np.ones((2, 3))), [0], [3, 2, 2])
