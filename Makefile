@@ -37,7 +37,7 @@ test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q
 
 test-notebooks: $(STAMP)
-	MPLBACKEND=Agg $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q chapters
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q chapters
 
 test-book: $(STAMP)
 	rm -rf _build

@@ -45,45 +45,44 @@ def _scalar(measured, name: str) -> float:
     return float(arr.reshape(()))
 
 
-def _report(name: str, measured: str, criterion: str, passed: bool) -> CheckResult:
+def _report(name: str, measured: str, criterion: str, passed: bool) -> None:
     result = CheckResult(name, measured, criterion, bool(passed))
     RESULTS.append(result)
     if not result.passed:
         raise AssertionError(result.line())
     print(result.line())
-    return result
 
 
 def check_close(name: str, measured, expected: float, rtol: float | None = None, atol: float | None = None,
-                digits: int = 4) -> CheckResult:
+                digits: int = 4) -> None:
     """Assert ``|measured - expected| <= atol + rtol * |expected|`` (give at least one tolerance)."""
     if rtol is None and atol is None:
         raise ValueError("check_close needs rtol or atol")
     x = _scalar(measured, name)
     tol = (atol or 0.0) + (rtol or 0.0) * abs(expected)
     parts = ([f"rel {rtol:g}"] if rtol is not None else []) + ([f"abs {atol:g}"] if atol is not None else [])
-    return _report(name, _fmt(x, digits, None), f"expected {expected:.{digits}g} within {' + '.join(parts)}",
+    _report(name, _fmt(x, digits, None), f"expected {expected:.{digits}g} within {' + '.join(parts)}",
                    np.isfinite(x) and abs(x - expected) <= tol)
 
 
-def check_below(name: str, measured, bound: float, digits: int = 2, floor: float | None = None) -> CheckResult:
+def check_below(name: str, measured, bound: float, digits: int = 2, floor: float | None = None) -> None:
     """Assert ``measured < bound``; values below ``floor`` print as ``< floor`` (round-off noise)."""
     x = _scalar(measured, name)
-    return _report(name, _fmt(x, digits, floor), f"< {bound:g}", np.isfinite(x) and x < bound)
+    _report(name, _fmt(x, digits, floor), f"< {bound:g}", np.isfinite(x) and x < bound)
 
 
-def check_above(name: str, measured, bound: float, digits: int = 3) -> CheckResult:
+def check_above(name: str, measured, bound: float, digits: int = 3) -> None:
     """Assert ``measured > bound``."""
     x = _scalar(measured, name)
-    return _report(name, _fmt(x, digits, None), f"> {bound:g}", np.isfinite(x) and x > bound)
+    _report(name, _fmt(x, digits, None), f"> {bound:g}", np.isfinite(x) and x > bound)
 
 
-def check_between(name: str, measured, low: float, high: float, digits: int = 3) -> CheckResult:
+def check_between(name: str, measured, low: float, high: float, digits: int = 3) -> None:
     """Assert ``low <= measured <= high``."""
     x = _scalar(measured, name)
-    return _report(name, _fmt(x, digits, None), f"in [{low:g}, {high:g}]", np.isfinite(x) and low <= x <= high)
+    _report(name, _fmt(x, digits, None), f"in [{low:g}, {high:g}]", np.isfinite(x) and low <= x <= high)
 
 
-def check_true(name: str, condition: bool, description: str) -> CheckResult:
+def check_true(name: str, condition: bool, description: str) -> None:
     """Assert a yes/no claim; ``description`` states what was required."""
-    return _report(name, "yes" if condition else "no", description, bool(condition))
+    _report(name, "yes" if condition else "no", description, bool(condition))
