@@ -163,3 +163,10 @@ def test_bad_weights_and_task_combinations():
         train.gradient_descent([np.eye(2), np.eye(2)], no_samples, lr=0.1, steps=1, activation="tanh")
     with pytest.raises(ValueError, match="strictly increasing"):
         train.gradient_flow([np.eye(2), np.eye(2)], task, t_eval=[1.0, 0.5])
+
+
+def test_progress_reports_to_stderr(capsys):
+    task = tasks.svd_task([1.0], 2, 2, seed=0)
+    train.gradient_descent(init.gaussian([2, 2, 2], 0.1, seed=0), task, lr=0.1, steps=20, progress=True)
+    err = capsys.readouterr().err.splitlines()
+    assert err[0].startswith("step 0/20: loss") and err[-1].startswith("step 20/20")
