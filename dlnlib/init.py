@@ -72,7 +72,9 @@ def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarr
     """
     widths = _widths(widths)
     depth = len(widths) - 1
-    std = np.broadcast_to(v.as_float_array(std, "std"), (depth,)) if np.ndim(std) == 0 else v.as_float_array(std, "std")
+    std = v.as_float_array(std, "std")
+    if std.ndim == 0:
+        std = np.full(depth, float(std))
     if std.shape != (depth,):
         raise ValueError(f"std must be a scalar or have one entry per weight matrix ({depth}), got shape {std.shape}")
     if np.any(std < 0):
