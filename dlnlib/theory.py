@@ -36,6 +36,8 @@ __all__ = [
     "deep_mode_trajectory",
     "lambda_balanced_mode_trajectory",
     "mode_vector_field",
+    "hessian_top_eigenvalue",
+    "learning_time_at_optimal_rate",
 ]
 
 
@@ -289,3 +291,75 @@ def mode_vector_field(a, b, s, tau=1.0):
     tau = v.positive_scalar(tau, "tau")
     err = s - a * b
     return b * err / tau, a * err / tau
+
+
+def hessian_top_eigenvalue(s, depth, tau=1.0):
+    r"""Largest Hessian eigenvalue of one mode's loss at the optimum, for a depth-``depth`` chain (App. B).
+
+    For :math:`E(a_1,\dots,a_D) = \frac{1}{2\tau}\big(s - \prod_i a_i\big)^2` on the balanced manifold the largest
+    eigenvalue over the visited range :math:`a \in [0, s^{1/D}]` is reached at the optimum :math:`a = s^{1/D}`:
+
+    .. math:: \lambda_1 = \frac{D}{\tau}\, s^{2 - 2/D}
+              \qquad\big(= (N_l - 1)\,\tfrac{1}{\tau}\, s^{(2N_l - 4)/(N_l - 1)}\ \text{in the paper's}\ N_l\big),
+
+    with eigenvector :math:`(1,\dots,1)`; all other eigenvalues vanish there. Stable gradient descent needs a
+    learning rate below :math:`2/\lambda_1`, so the best rate scales as :math:`1/(D s^2)`.
+
+    Parameters
+    ----------
+    s : array_like
+        Singular value(s) (> 0).
+    depth : int
+        Number of weight matrices D >= 1 (the paper's :math:`N_l - 1`).
+    tau : float
+        Time constant of the loss's prefactor.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), App. B, Eqs. 27-42 (Eqs. 27 and 32 drop the square of the energy: a typo).
+    """
+    depth = v.depth(depth)
+    s = v.positive(s, "s")
+    tau = v.positive_scalar(tau, "tau")
+    return depth * s ** (2.0 - 2.0 / depth) / tau
+
+
+def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
+    r"""Learning time of a balanced mode when the rate is scaled with depth as the optimum requires (App. B.1).
+
+    Setting :math:`\tau = c\,\lambda_1(a_{\rm opt})` (:func:`hessian_top_eigenvalue` with unit time constant) in the
+    integral of Eq. 15 gives a time that grows with depth but stays bounded: as :math:`D \to \infty` it tends to
+
+    .. math:: t_\infty = c\left[\ln\frac{u_f(s - u_0)}{u_0(s - u_f)} + \frac{s}{u_0} - \frac{s}{u_f}\right],
+
+    so the extra delay of an infinitely deep network over a shallow one is finite but scales as :math:`s/u_0`
+    (Eqs. 43-45). ``depth=numpy.inf`` returns this limit.
+
+    Parameters
+    ----------
+    s, u0, uf : array_like
+        Singular value and start and end strengths, ``0 < u0 < uf < s``.
+    depth : int or numpy.inf
+        Number of weight matrices D >= 1, or ``numpy.inf``.
+    c : float
+        Proportionality constant of the learning rate, :math:`\lambda = 1/(c\,\lambda_1)`.
+
+    Returns
+    -------
+    numpy.ndarray
+        Times in steps of gradient descent at that rate.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), App. B.1, Eqs. 43-45; Eq. 17 for the limit.
+    """
+    c = v.positive_scalar(c, "c")
+    if isinstance(depth, float) and np.isinf(depth) and depth > 0:
+        s, u0, uf = _check_interval(s, u0, uf)
+        return c * (np.log(uf * (s - u0) / (u0 * (s - uf))) + s / u0 - s / uf)
+    # learning_time is proportional to tau, so tau = c * lambda_1(s) can be applied afterwards, per element.
+    return c * hessian_top_eigenvalue(s, depth) * learning_time(s, u0, uf, depth)

@@ -134,3 +134,50 @@ def test_mode_vector_field_conserves_hyperbola_and_vanishes_on_fixed_points():
 def test_bad_input_is_rejected_with_clear_message(call, match):
     with pytest.raises((ValueError, TypeError), match=match):
         call()
+
+
+@pytest.mark.parametrize("n_l", [3, 4, 6, 10])
+@pytest.mark.parametrize("s", [0.5, 1.0, 2.0])
+def test_hessian_top_eigenvalue_matches_finite_differences(n_l, s):
+    """Claim 9: at a_i = s^(1/D) the Hessian of 1/2 (s - prod a)^2 has top eigenvalue D s^(2-2/D), the rest 0."""
+    depth = n_l - 1
+    a = np.full(depth, s ** (1 / depth))
+    energy = lambda x: 0.5 * (s - np.prod(x)) ** 2
+    h = 1e-4
+    eye = np.eye(depth)
+    hessian = np.array([[(energy(a + h * eye[i] + h * eye[j]) - energy(a + h * eye[i] - h * eye[j])
+                          - energy(a - h * eye[i] + h * eye[j]) + energy(a - h * eye[i] - h * eye[j])) / (4 * h * h)
+                         for j in range(depth)] for i in range(depth)])
+    eigenvalues = np.linalg.eigvalsh(hessian)
+    assert eigenvalues[-1] == pytest.approx(theory.hessian_top_eigenvalue(s, depth), rel=1e-4)
+    np.testing.assert_allclose(eigenvalues[:-1], 0, atol=1e-4)
+    assert theory.hessian_top_eigenvalue(s, depth, tau=4.0) == pytest.approx(theory.hessian_top_eigenvalue(s, depth) / 4)
+
+
+def test_learning_time_at_optimal_rate_saturates_with_depth():
+    """Claim 10: calibration values of the digest (s = c = 1, u0 = 1e-3, uf = 1 - 1e-3)."""
+    n_l = [3, 4, 5, 8, 10, 20, 50, 100, 1000]
+    times = [float(theory.learning_time_at_optimal_rate(1.0, 1e-3, 1 - 1e-3, n - 1)) for n in n_l]
+    np.testing.assert_allclose(times, [13.8, 34.6, 69.5, 202.7, 285.8, 550.7, 798.2, 900.0, 1001.0], atol=0.06)
+    limit = theory.learning_time_at_optimal_rate(1.0, 1e-3, 1 - 1e-3, np.inf)
+    assert limit == pytest.approx(1012.8, abs=0.05)
+    assert np.all(np.diff(times) > 0) and times[-1] < limit
+    assert (limit - times[0]) == pytest.approx(1.0 * (1 / 1e-3 - 1 / (1 - 1e-3)), rel=0.02)
+
+
+def test_infinite_depth_delay_scales_as_one_over_u0():
+    """Claim 10 (Eq. 45): halving u0 doubles the infinite-depth delay."""
+    delay = lambda u0: (theory.learning_time_at_optimal_rate(1.0, u0, 0.999, np.inf)
+                        - theory.learning_time_at_optimal_rate(1.0, u0, 0.999, 2))
+    assert delay(5e-4) / delay(1e-3) == pytest.approx(2.0, abs=0.01)
+
+
+def test_learning_time_at_optimal_rate_broadcasts_and_validates():
+    s = np.array([0.5, 1.0, 2.0])
+    out = theory.learning_time_at_optimal_rate(s, 1e-3, 0.4, 5, c=2.0)
+    expected = [2.0 * theory.hessian_top_eigenvalue(x, 5) * theory.learning_time(x, 1e-3, 0.4, 5) for x in s]
+    np.testing.assert_allclose(out, expected, rtol=1e-13)
+    with pytest.raises(ValueError, match="c must be > 0"):
+        theory.learning_time_at_optimal_rate(1.0, 1e-3, 0.5, 3, c=0)
+    with pytest.raises(TypeError, match="depth must be an integer"):
+        theory.learning_time_at_optimal_rate(1.0, 1e-3, 0.5, -np.inf)
