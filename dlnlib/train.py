@@ -22,9 +22,10 @@ import torch
 from scipy import integrate
 
 from . import _validation as v
+from .measure import first_passage_time
 from .networks import check_chain, mode_strengths
 
-__all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow"]
+__all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan"]
 
 ACTIVATIONS = {"linear": lambda h: h, "tanh": torch.tanh, "relu": torch.relu}
 
@@ -51,6 +52,9 @@ class TrainResult:
         Learning rate(s) used (``None`` for gradient flow).
     weight_history : list of numpy.ndarray or None
         ``weight_history[l]`` has shape ``(T, ..., n_{l+1}, n_l)`` when recorded.
+    diverged_at : numpy.ndarray or None
+        With ``on_divergence="mark"``: per run, the step at which its loss became non-finite, or -1. Such runs are
+        frozen from then on; their recorded loss is ``inf`` and their mode strengths ``nan``.
     """
 
     t: np.ndarray
@@ -59,6 +63,7 @@ class TrainResult:
     weights: list
     lr: float | np.ndarray | None = None
     weight_history: list | None = field(default=None, repr=False)
+    diverged_at: np.ndarray | None = None
 
 
 def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened):
@@ -95,7 +100,7 @@ def _check_finite(loss, step: int, lr) -> None:
 
 def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_modes: int | None = None,
                      activation: str | None = None, record_weights: bool = False, device="cpu",
-                     progress: bool = False) -> TrainResult:
+                     progress: bool = False, on_divergence: str = "raise") -> TrainResult:
     r"""Full-batch gradient descent, :math:`W_l \leftarrow W_l - \lambda\,\partial L/\partial W_l`, in float64.
 
     With ``activation=None`` the network is linear and the gradients come from the statistics
@@ -125,6 +130,9 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
         Where to compute (default CPU). Results come back as NumPy arrays.
     progress : bool
         Print the step and loss to stderr every tenth of the run.
+    on_divergence : {"raise", "mark"}
+        What to do when a run's loss becomes non-finite: raise :class:`DivergenceError` (default), or freeze that run
+        and record it in ``result.diverged_at`` (for learning-rate scans, where some rates are meant to diverge).
 
     Returns
     -------
@@ -133,7 +141,8 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     Raises
     ------
     DivergenceError
-        As soon as the loss of any run is non-finite, naming the step and that run's learning rate.
+        With ``on_divergence="raise"``, as soon as the loss of any run is non-finite, naming the step and that run's
+        learning rate.
     """
     steps = v.count(steps, "steps", minimum=0)
     record_every = v.count(record_every, "record_every")
@@ -142,6 +151,8 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
         raise ValueError(f"activation must be None or one of {sorted(ACTIVATIONS)}, got {activation!r}")
     if activation is not None and task.X is None:
         raise ValueError("a nonlinear network trains on samples, but this task has none (task.X is None)")
+    if on_divergence not in ("raise", "mark"):
+        raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
     lead = tuple(weights[0].shape[:-2])
     lr_arr = v.positive(lr, "lr")
     try:
@@ -157,7 +168,8 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     for l, w in enumerate(ws):
         if not bool(torch.isfinite(w).all()):
             raise ValueError(f"weights[{l}] contains non-finite values")
-    rate = tensor(lr_arr).reshape(lr_arr.shape + (1, 1))
+    rate = tensor(np.broadcast_to(lr_arr, lead).copy()).reshape(lead + (1, 1))
+    diverged_at = torch.full(lead, -1, dtype=torch.long, device=device)
     sigma11, sigma31 = tensor(task.sigma11), tensor(task.sigma31)
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
     if activation is not None:
@@ -181,10 +193,22 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     losses, modes, history = [], [], [[] for _ in ws]
     for k in range(steps + 1):
         loss, product, grads = evaluate()
-        _check_finite(loss, k, lr_value)
+        if on_divergence == "raise":
+            _check_finite(loss, k, lr_value)
+        else:
+            newly = ~torch.isfinite(loss) & (diverged_at < 0)
+            if bool(newly.any()):
+                diverged_at[newly] = k
+                rate[newly] = 0.0
+                for w in ws:
+                    w.detach()[newly] = 0.0     # frozen at zero so that no NaN reaches the other runs' reductions
+            loss = torch.where(diverged_at >= 0, torch.inf, loss)
         if k in record:
             losses.append(loss.cpu().numpy())
-            modes.append(mode_strengths(product, task, n_modes).cpu().numpy())
+            strengths = mode_strengths(product, task, n_modes)
+            if on_divergence == "mark":
+                strengths = torch.where((diverged_at >= 0)[..., None], torch.nan, strengths)
+            modes.append(strengths.cpu().numpy())
             if record_weights:
                 for h, w in zip(history, ws):
                     h.append(w.detach().cpu().numpy().copy())
@@ -199,7 +223,8 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
                        loss=np.moveaxis(np.array(losses), 0, -1),
                        modes=np.moveaxis(np.array(modes), 0, -2),
                        weights=[w.detach().cpu().numpy() for w in ws], lr=lr_value,
-                       weight_history=[np.array(h) for h in history] if record_weights else None)
+                       weight_history=[np.array(h) for h in history] if record_weights else None,
+                       diverged_at=diverged_at.cpu().numpy() if on_divergence == "mark" else None)
 
 
 def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None = None, rtol: float = 1e-10,
@@ -258,3 +283,72 @@ def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None =
                        weights=states[-1], lr=None,
                        weight_history=[np.array([s[l] for s in states]) for l in range(len(shapes))]
                        if record_weights else None)
+
+
+@dataclass
+class RateScan:
+    """Result of :func:`learning_rate_scan`.
+
+    Attributes
+    ----------
+    lr : numpy.ndarray
+        The learning rates tried.
+    time : numpy.ndarray
+        Steps to reach the loss threshold at each rate (linear interpolation between recorded steps); ``inf`` where
+        the run diverged or did not reach it within the budget.
+    diverged : numpy.ndarray
+        Boolean, per rate.
+    best_lr, best_time : float
+        The fastest rate and its time (``nan`` and ``inf`` if no rate reached the threshold).
+    """
+
+    lr: np.ndarray
+    time: np.ndarray
+    diverged: np.ndarray
+    best_lr: float
+    best_time: float
+
+
+def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
+                       activation: str | None = None, device="cpu") -> RateScan:
+    r"""Steps to reach ``loss_threshold`` from the same initial weights at every rate in ``lrs``, in one batched run.
+
+    This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right): all rates train together as
+    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal.
+
+    Parameters
+    ----------
+    weights : list of arrays
+        One network's initial weights (no run axis); each rate starts from a copy.
+    task : dlnlib.tasks.Task
+    lrs : array_like
+        Learning rates (> 0), 1-D.
+    steps : int
+        Budget of steps per rate.
+    loss_threshold : float
+        Criterion: the first step with loss <= this value.
+    record_every : int
+        Resolution of the measured time.
+    activation, device
+        As in :func:`gradient_descent`.
+
+    Returns
+    -------
+    RateScan
+    """
+    lrs = v.positive(lrs, "lrs")
+    if lrs.ndim != 1 or lrs.size == 0:
+        raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
+    loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+    if any(tuple(w.shape[:-2]) for w in weights):
+        raise ValueError("learning_rate_scan takes one network's weights, without a run axis")
+    batched = [np.repeat(v.as_float_array(w, "weights")[None], lrs.size, axis=0) for w in weights]
+    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
+                              activation=activation, device=device, on_divergence="mark")
+    diverged = result.diverged_at >= 0
+    neg_loss = np.where(np.isfinite(result.loss), -result.loss, -np.finfo(float).max)
+    times = np.where(diverged, np.inf, first_passage_time(result.t, neg_loss, -loss_threshold))
+    best = int(np.argmin(times))
+    reached = np.isfinite(times[best])
+    return RateScan(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
+                    best_time=float(times[best]))

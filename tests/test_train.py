@@ -170,3 +170,42 @@ def test_progress_reports_to_stderr(capsys):
     train.gradient_descent(init.gaussian([2, 2, 2], 0.1, seed=0), task, lr=0.1, steps=20, progress=True)
     err = capsys.readouterr().err.splitlines()
     assert err[0].startswith("step 0/20: loss") and err[-1].startswith("step 20/20")
+
+
+def test_mark_divergence_freezes_only_the_diverged_run():
+    task = tasks.svd_task([10.0, 1.0], 2, 2, seed=0)
+    w0 = init.decoupled(task, [2, 2, 2], 1.0, n_runs=2, seed=0)
+    res = train.gradient_descent(w0, task, lr=[1e-3, 0.5], steps=300, record_every=10, on_divergence="mark")
+    assert res.diverged_at[0] == -1 and res.diverged_at[1] > 0
+    assert np.all(np.isinf(res.loss[1, res.t >= res.diverged_at[1]]))
+    assert np.all(np.isnan(res.modes[1, res.t >= res.diverged_at[1]]))
+    alone = train.gradient_descent([w[0] for w in w0], task, lr=1e-3, steps=300, record_every=10)
+    np.testing.assert_allclose(res.loss[0], alone.loss, rtol=1e-12)
+    with pytest.raises(ValueError, match="on_divergence"):
+        train.gradient_descent(w0, task, lr=1e-3, steps=1, on_divergence="ignore")
+
+
+def test_learning_rate_scan_finds_interior_optimum_and_marks_divergence():
+    """Best rate of a decoupled depth-5 chain sits between the slow and the unstable rates (Saxe et al. App. B)."""
+    task = tasks.svd_task([10.0, 5.0, 1.0], 3, 3, seed=0)
+    depth = 5
+    w0 = init.decoupled(task, [3] * (depth + 1), 1e-3, seed=0)
+    lrs = np.geomspace(0.1, 30, 13) / (depth * 100)
+    threshold = 0.01 * task.loss(np.zeros((3, 3)))
+    scan = train.learning_rate_scan(w0, task, lrs, steps=3000, loss_threshold=threshold)
+    assert scan.diverged[-1] and not scan.diverged[0]
+    best = int(np.argmin(scan.time))
+    assert 0 < best < lrs.size - 1 and scan.best_lr == lrs[best]
+    assert 1.0 < scan.best_lr * depth * 10.0 ** 2 < 30.0
+    # the measured time is the first step at which that rate's run gets below the threshold
+    run = train.gradient_descent(w0, task, lr=scan.best_lr, steps=int(np.ceil(scan.best_time)))
+    assert run.loss[-1] <= threshold < run.loss[-2]
+
+
+def test_learning_rate_scan_bad_input():
+    task = tasks.svd_task([1.0], 2, 2, seed=0)
+    w_batched = init.gaussian([2, 2, 2], 0.1, n_runs=2, seed=0)
+    with pytest.raises(ValueError, match="without a run axis"):
+        train.learning_rate_scan(w_batched, task, [0.1], steps=5, loss_threshold=0.1)
+    with pytest.raises(ValueError, match="lrs must be > 0"):
+        train.learning_rate_scan([w[0] for w in w_batched], task, [0.1, -1.0], steps=5, loss_threshold=0.1)
