@@ -189,7 +189,8 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
             w.requires_grad_(False)
         return loss.detach(), output.detach() @ X.mT, grads
 
-    record = set(_schedule(steps, record_every).tolist())
+    schedule = _schedule(steps, record_every)
+    record = set(schedule.tolist())
     losses, modes, history = [], [], [[] for _ in ws]
     for k in range(steps + 1):
         loss, product, grads = evaluate()
@@ -219,7 +220,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
         with torch.no_grad():
             for w, g in zip(ws, grads):
                 w.sub_(rate * g)
-    return TrainResult(t=_schedule(steps, record_every).astype(float),
+    return TrainResult(t=schedule.astype(float),
                        loss=np.moveaxis(np.array(losses), 0, -1),
                        modes=np.moveaxis(np.array(modes), 0, -2),
                        weights=[w.detach().cpu().numpy() for w in ws], lr=lr_value,
