@@ -25,7 +25,8 @@ from . import _validation as v
 from .measure import first_passage_time
 from .networks import check_chain, mode_strengths
 
-__all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan"]
+__all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
+           "balanced_chain_descent"]
 
 ACTIVATIONS = {"linear": lambda h: h, "tanh": torch.tanh, "relu": torch.relu}
 
@@ -309,6 +310,21 @@ class RateScan:
     best_lr: float
     best_time: float
 
+    @classmethod
+    def from_result(cls, result: TrainResult, loss_threshold: float) -> "RateScan":
+        """Scan from a run batched over rates (``result.lr`` 1-D, ``on_divergence="mark"``): time to the threshold."""
+        loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+        lrs = np.asarray(result.lr, dtype=float)
+        if lrs.ndim != 1 or result.diverged_at is None or result.loss.shape != lrs.shape + result.t.shape:
+            raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
+        diverged = result.diverged_at >= 0
+        neg_loss = np.where(np.isfinite(result.loss), -result.loss, -np.finfo(float).max)
+        times = np.where(diverged, np.inf, first_passage_time(result.t, neg_loss, -loss_threshold))
+        best = int(np.argmin(times))
+        reached = np.isfinite(times[best])
+        return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
+                   best_time=float(times[best]))
+
 
 def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
                        activation: str | None = None, device="cpu") -> RateScan:
@@ -346,10 +362,74 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
     batched = [np.repeat(v.as_float_array(w, "weights")[None], lrs.size, axis=0) for w in weights]
     result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
                               activation=activation, device=device, on_divergence="mark")
-    diverged = result.diverged_at >= 0
-    neg_loss = np.where(np.isfinite(result.loss), -result.loss, -np.finfo(float).max)
-    times = np.where(diverged, np.inf, first_passage_time(result.t, neg_loss, -loss_threshold))
-    best = int(np.argmin(times))
-    reached = np.isfinite(times[best])
-    return RateScan(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
-                    best_time=float(times[best]))
+    return RateScan.from_result(result, loss_threshold)
+
+
+def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int = 1) -> TrainResult:
+    r"""Gradient descent on decoupled, balanced modes: one scalar per mode, :math:`u = a^D`.
+
+    On the decoupled manifold with :math:`\Sigma^{11} = I` each mode is a chain of :math:`D` scalars doing gradient
+    descent on :math:`	frac12(s - \prod_i a_i)^2` (Saxe et al. 2014, Eq. 14). Started balanced, all :math:`a_i`
+    receive the same update and stay equal, so the chain is one scalar per mode,
+
+    .. math:: a \leftarrow a + \lambda\,(s - a^D)\,a^{D-1}, \qquad u = a^D,
+
+    which is exactly what full-matrix gradient descent from :func:`dlnlib.init.decoupled` does to each mode (chapter
+    4 checks it to 1e-10). It costs :math:`O(	ext{modes})` per step whatever the depth, so rate scans at depth 100 or
+    1000 take seconds. Runs whose state becomes non-finite are marked in ``diverged_at`` and frozen.
+
+    Parameters
+    ----------
+    s : array_like
+        ``(M,)`` singular values (> 0) of the modes.
+    u0 : float or array_like
+        Initial mode strength(s), ``0 < u0 < s``.
+    depth : int
+        Number of weight matrices D >= 1 (the paper's :math:`N_l - 1`).
+    lr : float or array_like
+        Learning rate(s) (> 0); an array adds leading run axes (e.g. a scan over rates).
+    steps : int
+        Number of steps (>= 0).
+    record_every : int
+        Recording interval (step 0 and the last step always recorded).
+
+    Returns
+    -------
+    TrainResult
+        ``loss`` ``lr.shape + (T,)`` is :math:`	frac12\sum_lpha(s_lpha - u_lpha)^2`; ``modes``
+        ``lr.shape + (T, M)``; ``weights`` holds the final per-layer scalars ``a``; ``diverged_at`` is always set.
+    """
+    s = v.positive(s, "s")
+    if s.ndim != 1:
+        raise ValueError(f"s must be a 1-D array of singular values, got shape {s.shape}")
+    u0 = np.broadcast_to(v.positive(u0, "u0"), s.shape)
+    if np.any(u0 >= s):
+        raise ValueError("u0 must be < s for every mode")
+    depth = v.depth(depth)
+    steps = v.count(steps, "steps", minimum=0)
+    record_every = v.count(record_every, "record_every")
+    lr_arr = v.positive(lr, "lr")
+    rate = lr_arr[..., None]
+    a = np.broadcast_to(u0 ** (1.0 / depth), lr_arr.shape + s.shape).copy()
+    diverged_at = np.full(lr_arr.shape, -1)
+    schedule = _schedule(steps, record_every)
+    record = set(schedule.tolist())
+    losses, modes = [], []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for k in range(steps + 1):
+            u = a ** depth
+            loss = 0.5 * np.sum((s - u) ** 2, axis=-1)
+            newly = ~np.isfinite(loss) & (diverged_at < 0)
+            if newly.any():
+                diverged_at[newly] = k
+                rate = np.where(newly[..., None], 0.0, rate)
+                a[newly] = np.nan
+            if k in record:
+                losses.append(np.where(diverged_at >= 0, np.inf, loss))
+                modes.append(u)
+            if k == steps:
+                break
+            a = a + rate * (s - u) * a ** (depth - 1)
+    return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1),
+                       modes=np.moveaxis(np.array(modes), 0, -2), weights=[a], lr=float(lr_arr) if lr_arr.ndim == 0
+                       else lr_arr, diverged_at=diverged_at)

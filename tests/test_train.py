@@ -209,3 +209,58 @@ def test_learning_rate_scan_bad_input():
         train.learning_rate_scan(w_batched, task, [0.1], steps=5, loss_threshold=0.1)
     with pytest.raises(ValueError, match="lrs must be > 0"):
         train.learning_rate_scan([w[0] for w in w_batched], task, [0.1, -1.0], steps=5, loss_threshold=0.1)
+
+
+def test_balanced_chain_descent_equals_full_matrix_descent_from_decoupled_start():
+    """Claim 12: decoupled full-matrix GD is one scalar chain per mode, a <- a + lr (s - a^D) a^(D-1)."""
+    s = np.array([3.0, 2.0, 1.5, 1.0, 0.5])
+    task = tasks.svd_task(s, 16, 16, seed=0)
+    w0 = init.decoupled(task, [16, 12, 20, 16, 5, 16], 1e-3, seed=1)   # 5 units: only the 5 modes start
+    full = train.gradient_descent(w0, task, lr=0.02, steps=1500, record_every=50, n_modes=5)
+    chain = train.balanced_chain_descent(s, 1e-3, 5, 0.02, 1500, 50)
+    np.testing.assert_allclose(chain.modes, full.modes, atol=1e-10)
+    np.testing.assert_allclose(chain.loss, full.loss, atol=1e-9)
+    # by hand, three steps of the scalar map at depth 3
+    a, manual = 0.1, []
+    for _ in range(4):
+        manual.append(a ** 3)
+        a = a + 0.05 * (2.0 - a ** 3) * a ** 2
+    short = train.balanced_chain_descent([2.0], 1e-3, 3, 0.05, 3)
+    short_manual = train.balanced_chain_descent([2.0], 0.1 ** 3, 3, 0.05, 3)
+    np.testing.assert_allclose(short_manual.modes[:, 0], manual, rtol=1e-14)
+    assert short.modes.shape == (4, 1) and short.diverged_at == -1
+
+
+def test_balanced_chain_descent_matches_gradient_flow_for_small_rates():
+    s, lr, steps = np.array([2.0, 1.0]), 1e-3, 6000
+    chain = train.balanced_chain_descent(s, 1e-2, 4, lr, steps, record_every=100)
+    flow = theory.deep_mode_trajectory(chain.t[:, None], s, 1e-2, 4, tau=1 / lr)
+    assert np.max(np.abs(chain.modes - flow)) < 5e-3 * s.max()
+
+
+def test_chain_rate_scan_marks_divergence_and_times_match_runs():
+    s = np.array([4.0, 1.0])
+    depth, lrs = 6, np.geomspace(0.05, 40, 12) / (6 * 16)
+    result = train.balanced_chain_descent(s, 1e-3, depth, lrs, 3000)
+    threshold = 0.01 * result.loss[0, 0]
+    scan = train.RateScan.from_result(result, threshold)
+    assert scan.diverged[-1] and not scan.diverged[0]
+    assert np.all(np.isinf(scan.time[scan.diverged]))
+    assert np.all(np.isinf(result.loss[scan.diverged, -1])) and np.all(np.isnan(result.modes[scan.diverged, -1]))
+    best = int(np.argmin(scan.time))
+    assert 0 < best < lrs.size - 1
+    single = train.balanced_chain_descent(s, 1e-3, depth, scan.best_lr, int(np.ceil(scan.best_time)))
+    assert single.loss[-1] <= threshold < single.loss[-2]
+
+
+def test_balanced_chain_descent_bad_input():
+    with pytest.raises(ValueError, match="u0 must be < s"):
+        train.balanced_chain_descent([1.0, 0.5], 0.7, 3, 0.1, 10)
+    with pytest.raises(ValueError, match="1-D"):
+        train.balanced_chain_descent([[1.0]], 0.1, 3, 0.1, 10)
+    with pytest.raises(ValueError, match="lr must be > 0"):
+        train.balanced_chain_descent([1.0], 0.1, 3, 0.0, 10)
+    with pytest.raises(ValueError, match="depth"):
+        train.balanced_chain_descent([1.0], 0.1, 0, 0.1, 10)
+    with pytest.raises(ValueError, match="one run per learning rate"):
+        train.RateScan.from_result(train.balanced_chain_descent([1.0], 0.1, 3, 0.1, 10), 0.1)
