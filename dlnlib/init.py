@@ -84,7 +84,7 @@ def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarr
     return [std[l] * rng.standard_normal(lead + (widths[l + 1], widths[l])) for l in range(depth)]
 
 
-def decoupled(task, widths, u0, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_frames: bool = False):
     r"""Decoupled, balanced initial weights aligned with the task's singular vectors.
 
     :math:`W_l = R_{l+1} D_l R_l^T` with :math:`R_1 = V` and :math:`R_{D+1} = U` the input and output singular
@@ -106,10 +106,13 @@ def decoupled(task, widths, u0, n_runs: int | None = None, seed=None) -> list[np
         Number of runs (each with its own hidden rotations); adds a leading axis.
     seed : int, numpy.random.Generator or None
         Source of randomness for the hidden rotations.
+    return_frames : bool
+        Also return the frames :math:`[R_1 = V, R_2, \dots, R_{D+1} = U]` (square orthogonal matrices, with a
+        leading run axis when ``n_runs`` is given), so that :math:`R_{l+1}^T W_l R_l` can be inspected later.
 
     Returns
     -------
-    list of numpy.ndarray
+    list of numpy.ndarray, or (weights, frames) with ``return_frames=True``
     """
     widths = _widths(widths)
     if widths[0] != task.n_in or widths[-1] != task.n_out:
@@ -125,9 +128,12 @@ def decoupled(task, widths, u0, n_runs: int | None = None, seed=None) -> list[np
 
     def one_run():
         frames = [vv] + [random_orthogonal(n, seed=rng) for n in widths[1:-1]] + [u]
-        return [(frames[l + 1][:, :k] * diag) @ frames[l][:, :k].T for l in range(depth)]
+        return [(frames[l + 1][:, :k] * diag) @ frames[l][:, :k].T for l in range(depth)], frames
 
     if _runs(n_runs) is None:
-        return one_run()
-    runs = [one_run() for _ in range(n_runs)]
-    return [np.stack([r[l] for r in runs]) for l in range(depth)]
+        weights, frames = one_run()
+    else:
+        runs = [one_run() for _ in range(n_runs)]
+        weights = [np.stack([r[0][l] for r in runs]) for l in range(depth)]
+        frames = [np.stack([r[1][l] for r in runs]) for l in range(depth + 1)]
+    return (weights, frames) if return_frames else weights

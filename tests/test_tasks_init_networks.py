@@ -81,6 +81,15 @@ def test_decoupled_init_sets_mode_strengths_and_aligns_layers():
     # balanced: every layer carries u0 ** (1/3) on each mode, so all imbalances vanish on the mode subspace
     for m in networks.imbalance(ws):
         np.testing.assert_allclose(m, 0, atol=1e-15)
+    # the frames diagonalise every layer: R_{l+1}^T W_l R_l = diag(u0^(1/3)) padded with zeros
+    same, frames = init.decoupled(task, widths, u0=[1e-2, 2e-2, 3e-2, 4e-2], seed=1, return_frames=True)
+    assert [f.shape for f in frames] == [(6, 6), (4, 4), (7, 7), (5, 5)]
+    for l, w in enumerate(same):
+        np.testing.assert_array_equal(w, ws[l])
+        core = frames[l + 1].T @ w @ frames[l]
+        expected = np.zeros_like(core)
+        expected[:4, :4] = np.diag(np.array([1e-2, 2e-2, 3e-2, 4e-2]) ** (1 / 3))
+        np.testing.assert_allclose(core, expected, atol=1e-15)
 
 
 def test_decoupled_init_runs_axis():
@@ -89,6 +98,8 @@ def test_decoupled_init_runs_axis():
     assert ws[0].shape == (4, 3, 3)
     assert not np.allclose(ws[0][0], ws[0][1])   # each run has its own hidden rotation
     np.testing.assert_allclose(networks.mode_strengths(networks.end_to_end(ws), task), 1e-3, atol=1e-15)
+    _, frames = init.decoupled(task, [3, 3, 3], 1e-3, n_runs=4, seed=0, return_frames=True)
+    assert [f.shape for f in frames] == [(4, 3, 3)] * 3
 
 
 def test_end_to_end_and_mode_strengths_accept_tensors():
