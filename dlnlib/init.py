@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["random_orthogonal", "gaussian", "decoupled"]
+__all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -84,6 +84,73 @@ def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarr
     return [std[l] * rng.standard_normal(lead + (widths[l + 1], widths[l])) for l in range(depth)]
 
 
+def scaled_gaussian(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+    r"""Scaled Gaussian weights, :math:`(W_l)_{ij} \sim \mathcal N(0, g^2/n_l)` with :math:`n_l` the layer's fan-in.
+
+    With :math:`g = 1` each layer preserves the norm of a vector on average, :math:`\mathbb E\lVert Wx\rVert^2 =
+    \lVert x\rVert^2` (Glorot & Bengio 2010), yet a product of many such layers is far from an isometry (see
+    :mod:`dlnlib.spectra`; Saxe et al. 2014, §3 and Fig. 6).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer sizes ``[n_in, n_1, ..., n_out]``.
+    gain : float
+        Gain :math:`g \ge 0`.
+    n_runs : int or None
+        Number of independent runs (leading axis).
+    seed : int, numpy.random.Generator or None
+        Source of randomness.
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    widths = _widths(widths)
+    gain = float(v.as_float_array(gain, "gain"))
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0, got {gain}")
+    return gaussian(widths, [gain / np.sqrt(n) for n in widths[:-1]], n_runs=n_runs, seed=seed)
+
+
+def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+    r"""Random orthogonal weights with a gain: :math:`W_l = g\,Q_l`, :math:`Q_l` Haar-random of any shape.
+
+    A square :math:`Q_l` is orthogonal; a tall one has orthonormal columns (:math:`Q^TQ = I`) and a wide one
+    orthonormal rows (:math:`QQ^T = I`), the reading of "orthogonal" that the paper's 784-1000-...-10 networks
+    need. With :math:`g = 1` and square layers the end-to-end map is exactly orthogonal at any depth: dynamical
+    isometry (Saxe et al. 2014, §3).
+
+    Parameters
+    ----------
+    widths : sequence of int
+        Layer sizes ``[n_in, n_1, ..., n_out]``.
+    gain : float
+        Gain :math:`g \ge 0` (chapter 6 uses :math:`g` slightly above 1 for tanh networks).
+    n_runs : int or None
+        Number of independent runs (leading axis).
+    seed : int, numpy.random.Generator or None
+        Source of randomness.
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    widths = _widths(widths)
+    gain = float(v.as_float_array(gain, "gain"))
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0, got {gain}")
+    rng = v.generator(seed)
+
+    def one_run():
+        return [gain * random_orthogonal(widths[l + 1], widths[l], seed=rng) for l in range(len(widths) - 1)]
+
+    if _runs(n_runs) is None:
+        return one_run()
+    runs = [one_run() for _ in range(n_runs)]
+    return [np.stack([r[l] for r in runs]) for l in range(len(widths) - 1)]
+
+
 def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_frames: bool = False):
     r"""Decoupled, balanced initial weights aligned with the task's singular vectors.
 
@@ -137,3 +204,59 @@ def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_fra
         weights = [np.stack([r[0][l] for r in runs]) for l in range(depth)]
         frames = [np.stack([r[1][l] for r in runs]) for l in range(depth + 1)]
     return (weights, frames) if return_frames else weights
+
+
+def greedy_pretraining(task, widths, lr: float, steps: int, std: float = 0.01, seed=None):
+    r"""Greedy layer-wise pretraining: each hidden layer is the encoder of a linear autoencoder (Saxe et al. 2014, §3).
+
+    Layer :math:`l` (for :math:`l = 1, \dots, D-1`) is trained as the first layer of a two-layer linear autoencoder
+    that reconstructs the previous layer's activity :math:`h_{l-1} = W_{l-1}\cdots W_1x` from itself. Only the
+    statistics are needed: the autoencoder's task has :math:`\Sigma^{11} = \Sigma^{31} = C_{l-1} =
+    W_{<l}\,\Sigma^{11}W_{<l}^T`, so its "SVD" is the PCA of :math:`h_{l-1}`, and its encoder converges to
+    :math:`R\,M^{1/2}Q^T` with :math:`Q` the principal components. The top layer, which the paper leaves
+    unspecified, gets i.i.d. :math:`\mathcal N(0, \text{std}^2)` weights and learns during fine-tuning.
+
+    Parameters
+    ----------
+    task : dlnlib.tasks.Task
+        Supplies :math:`\Sigma^{11}` (the targets are not used).
+    widths : sequence of int
+        Layer sizes ``[task.n_in, n_1, ..., task.n_out]``; at least two weight matrices.
+    lr : float
+        Learning rate of every autoencoder (:func:`dlnlib.train.gradient_descent`).
+    steps : int
+        Steps per autoencoder; the pretraining costs ``steps * (depth - 1)`` steps in all.
+    std : float
+        Standard deviation of the autoencoders' initial weights and of the top layer.
+    seed : int, numpy.random.Generator or None
+        Source of randomness.
+
+    Returns
+    -------
+    weights : list of numpy.ndarray
+        ``[W_1, ..., W_D]``, ready for fine-tuning.
+    autoencoders : list of dlnlib.train.TrainResult
+        One per pretrained layer, with its reconstruction loss history.
+    """
+    from .tasks import Task
+    from .train import gradient_descent
+
+    widths = _widths(widths)
+    if widths[0] != task.n_in or widths[-1] != task.n_out:
+        raise ValueError(f"widths must start with task.n_in={task.n_in} and end with task.n_out={task.n_out}, got {widths}")
+    if len(widths) < 3:
+        raise ValueError("greedy pretraining needs at least one hidden layer (two weight matrices)")
+    rng = v.generator(seed)
+    weights, autoencoders = [], []
+    covariance = task.sigma11
+    for l in range(len(widths) - 2):
+        ae_task = Task(sigma11=covariance, sigma31=covariance, sigma33_trace=float(np.trace(covariance)),
+                       name=f"autoencoder of layer {l}")
+        ae = gradient_descent(gaussian([widths[l], widths[l + 1], widths[l]], std, seed=rng), ae_task, lr=lr,
+                              steps=steps, record_every=max(1, steps // 100), n_modes=1)
+        encoder = ae.weights[0]
+        weights.append(encoder)
+        autoencoders.append(ae)
+        covariance = encoder @ covariance @ encoder.T
+    weights.append(gaussian(widths[-2:], std, seed=rng)[0])
+    return weights, autoencoders

