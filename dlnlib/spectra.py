@@ -16,7 +16,7 @@ from . import _validation as v
 from .init import random_orthogonal
 
 __all__ = ["random_product", "fuss_catalan_moment", "fuss_catalan_edge", "fuss_catalan_density",
-           "product_eigenvalue_fraction_within"]
+           "gaussian_product_fourth_moment", "product_eigenvalue_fraction_within"]
 
 KINDS = ("gaussian", "orthogonal")
 
@@ -112,6 +112,26 @@ def fuss_catalan_density(n_factors: int, n_points: int = 2000) -> tuple[np.ndarr
     x = sl1 ** (L + 1) / (s1 * sl ** L)
     density = s1 ** 2 * sl ** (L - 1) / sl1 ** L / np.pi
     return x[::-1], density[::-1]
+
+
+def gaussian_product_fourth_moment(n: int, n_factors: int) -> float:
+    r"""Exact finite-:math:`N` mean of :math:`\frac1N\operatorname{tr}(W_{\rm tot}^TW_{\rm tot})^2 = \langle\sigma^4\rangle`.
+
+    For :math:`L` real Gaussian factors with variance :math:`1/N`. Multiplying :math:`B = W W^T` by one more factor,
+    :math:`B' = GBG^T`, Wick's theorem gives, with :math:`x = \frac1N\operatorname{tr}B^2` and
+    :math:`y = \frac{1}{N^2}(\operatorname{tr}B)^2`,
+
+    .. math:: \mathbb E\,x' = (1 + 1/N)\,x + y, \qquad \mathbb E\,y' = y + 2x/N^2,
+
+    starting from :math:`x = y = 1`. As :math:`N\to\infty` this tends to the Fuss–Catalan value :math:`L + 1`; at
+    :math:`N = 400`, :math:`L = 99` it is 115.7, a 16 % finite-size excess.
+    """
+    n = v.count(n, "n")
+    n_factors = v.count(n_factors, "n_factors")
+    x = y = 1.0
+    for _ in range(n_factors):
+        x, y = (1 + 1 / n) * x + y, y + 2 * x / n ** 2
+    return x
 
 
 def product_eigenvalue_fraction_within(r, n_factors: int) -> np.ndarray:

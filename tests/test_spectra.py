@@ -38,6 +38,15 @@ def test_fuss_catalan_density_integrates_to_its_moments(n_factors):
         assert moment == pytest.approx(spectra.fuss_catalan_moment(k, n_factors), rel=2e-3)
 
 
+def test_finite_size_fourth_moment_is_exact():
+    assert spectra.gaussian_product_fourth_moment(10, 1) == pytest.approx(2.1)        # 2 + 1/N for one factor
+    assert spectra.gaussian_product_fourth_moment(10 ** 6, 5) == pytest.approx(6.0, rel=1e-4)
+    samples = [np.mean(np.linalg.svd(spectra.random_product(8, 3, seed=s), compute_uv=False) ** 4) for s in range(20000)]
+    exact = spectra.gaussian_product_fourth_moment(8, 3)
+    assert abs(np.mean(samples) - exact) < 4 * np.std(samples) / np.sqrt(len(samples))
+    assert exact > 4.5      # the finite-size excess over L + 1 = 4 is large at N = 8
+
+
 def test_marchenko_pastur_is_the_one_factor_case():
     x, p = spectra.fuss_catalan_density(1, n_points=500)
     np.testing.assert_allclose(p, np.sqrt((4 - x) / x) / (2 * np.pi), rtol=1e-9)
