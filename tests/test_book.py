@@ -38,6 +38,8 @@ def test_chapter_anatomy_and_committed_outputs(path):
     assert counts == list(range(1, len(code) + 1)), "outputs must come from one top-to-bottom run"
     outputs = [o for c in code for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
+    warnings = [o.text for o in outputs if o.output_type == "stream" and o.name == "stderr" and "Warning" in o.text]
+    assert not warnings, f"warnings reached the committed outputs: {warnings[:1]}"
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "PASS | " in text and "FAIL | " not in text
     assert not re.search(r"0x[0-9a-fA-F]{6,}", text + str([o.get("data", {}).get("text/plain") for o in outputs]))
