@@ -52,6 +52,18 @@ def _runs(n_runs):
     return None if n_runs is None else v.count(n_runs, "n_runs")
 
 
+def _stack_runs(runs) -> list[np.ndarray]:
+    """Stack per-run lists of matrices into one list with a leading run axis."""
+    return [np.stack(parts) for parts in zip(*runs)]
+
+
+def _gain(gain) -> float:
+    gain = float(v.as_float_array(gain, "gain"))
+    if gain < 0:
+        raise ValueError(f"gain must be >= 0, got {gain}")
+    return gain
+
+
 def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
     r"""I.i.d. Gaussian weights, :math:`(W_l)_{ij} \sim \mathcal N(0, \sigma_l^2)`.
 
@@ -107,9 +119,7 @@ def scaled_gaussian(widths, gain: float = 1.0, n_runs: int | None = None, seed=N
     list of numpy.ndarray
     """
     widths = _widths(widths)
-    gain = float(v.as_float_array(gain, "gain"))
-    if gain < 0:
-        raise ValueError(f"gain must be >= 0, got {gain}")
+    gain = _gain(gain)
     return gaussian(widths, [gain / np.sqrt(n) for n in widths[:-1]], n_runs=n_runs, seed=seed)
 
 
@@ -137,9 +147,7 @@ def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) 
     list of numpy.ndarray
     """
     widths = _widths(widths)
-    gain = float(v.as_float_array(gain, "gain"))
-    if gain < 0:
-        raise ValueError(f"gain must be >= 0, got {gain}")
+    gain = _gain(gain)
     rng = v.generator(seed)
 
     def one_run():
@@ -147,8 +155,7 @@ def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) 
 
     if _runs(n_runs) is None:
         return one_run()
-    runs = [one_run() for _ in range(n_runs)]
-    return [np.stack([r[l] for r in runs]) for l in range(len(widths) - 1)]
+    return _stack_runs(one_run() for _ in range(n_runs))
 
 
 def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_frames: bool = False):
@@ -201,8 +208,7 @@ def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_fra
         weights, frames = one_run()
     else:
         runs = [one_run() for _ in range(n_runs)]
-        weights = [np.stack([r[0][l] for r in runs]) for l in range(depth)]
-        frames = [np.stack([r[1][l] for r in runs]) for l in range(depth + 1)]
+        weights, frames = _stack_runs(r[0] for r in runs), _stack_runs(r[1] for r in runs)
     return (weights, frames) if return_frames else weights
 
 
