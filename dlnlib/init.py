@@ -11,7 +11,8 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining"]
+__all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
+           "delta_orthogonal", "block_orthogonal", "gaussian_kernel"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -266,3 +267,132 @@ def greedy_pretraining(task, widths, lr: float, steps: int, std: float = 0.01, s
         covariance = encoder @ covariance @ encoder.T
     weights.append(gaussian(widths[-2:], std, seed=rng)[0])
     return weights, autoencoders
+
+
+def _kernel_args(c_out, c_in, kernel_size, ndim):
+    c_out, c_in, kernel_size = v.count(c_out, "c_out"), v.count(c_in, "c_in"), v.count(kernel_size, "kernel_size")
+    if c_in > c_out:
+        raise ValueError(f"an orthogonal kernel needs c_in <= c_out, got c_in={c_in}, c_out={c_out}")
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (a centre tap), got {kernel_size}")
+    if ndim not in (1, 2):
+        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
+    return c_out, c_in, kernel_size
+
+
+def delta_orthogonal(c_out: int, c_in: int, kernel_size: int = 3, ndim: int = 2, gain: float = 1.0,
+                     seed=None) -> np.ndarray:
+    r"""Delta-orthogonal convolution kernel (Xiao et al. 2018, Algorithm 2): an orthogonal matrix at the centre tap.
+
+    :math:`K(\beta) = g\,H\,\delta_{\beta,0}` with :math:`H` a Haar-random ``c_out`` × ``c_in`` matrix with
+    orthonormal columns. With circular padding the convolution is then exactly norm-preserving (times :math:`g`) at
+    every spatial position, so a deep CNN behaves like a deep orthogonal fully-connected network at every pixel:
+    all spatial Fourier modes share one depth scale and none decays at criticality.
+
+    Parameters
+    ----------
+    c_out, c_in : int
+        Output and input channels, ``c_in <= c_out``.
+    kernel_size : int
+        Odd spatial size :math:`k`.
+    ndim : {1, 2}
+        Spatial dimensions.
+    gain : float
+        :math:`g = \sigma_w` (the kernel's operator norm).
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(c_out, c_in, k)`` or ``(c_out, c_in, k, k)``, torch's layout.
+    """
+    c_out, c_in, kernel_size = _kernel_args(c_out, c_in, kernel_size, ndim)
+    kernel = np.zeros((c_out, c_in) + (kernel_size,) * ndim)
+    kernel[(slice(None), slice(None)) + (kernel_size // 2,) * ndim] = _gain(gain) * random_orthogonal(c_out, c_in,
+                                                                                                        seed=seed)
+    return kernel
+
+
+def _projection(c: int, rng) -> np.ndarray:
+    """Random symmetric projection of rank ``c // 2``: :math:`QQ^T` with :math:`Q` half the columns of a Haar matrix."""
+    q = random_orthogonal(c, seed=rng)[:, : max(c // 2, 1)]
+    return q @ q.T
+
+
+def block_orthogonal(c_out: int, c_in: int, kernel_size: int = 3, ndim: int = 1, gain: float = 1.0,
+                     seed=None) -> np.ndarray:
+    r"""Random orthogonal convolution kernel with every tap non-zero (Xiao et al. 2018, Algorithm 1).
+
+    With circular padding a convolution is orthogonal iff its Fourier symbol :math:`\hat K(\theta) = \sum_\beta
+    K(\beta)e^{-i\theta\beta}` is unitary at every frequency. A symmetric projection :math:`P` gives the two-tap
+    kernel :math:`[P,\ I - P]` with symbol :math:`P + (I - P)e^{-i\theta}`, which is unitary; a product of
+    :math:`k - 1` of them (a matrix polynomial, i.e. convolving their taps) has :math:`k` taps and a unitary symbol,
+    and left-multiplying by a Haar ``c_out`` × ``c_in`` matrix :math:`H` with orthonormal columns keeps the columns
+    orthonormal. In 2-D the symbol is a product of such factors in each direction.
+
+    Parameters
+    ----------
+    c_out, c_in : int
+        Channels, ``c_in <= c_out``.
+    kernel_size : int
+        Odd number of taps :math:`k` per dimension.
+    ndim : {1, 2}
+    gain : float
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(c_out, c_in, k)`` or ``(c_out, c_in, k, k)``.
+    """
+    c_out, c_in, kernel_size = _kernel_args(c_out, c_in, kernel_size, ndim)
+    rng = v.generator(seed)
+    kernel = np.eye(c_in).reshape((c_in, c_in) + (1,) * ndim)
+    for axis in range(ndim):
+        for _ in range(kernel_size - 1):
+            p = _projection(c_in, rng)
+            factor = np.stack([p, np.eye(c_in) - p], axis=-1).reshape((c_in, c_in) + (1,) * axis + (2,)
+                                                                         + (1,) * (ndim - axis - 1))
+            kernel = _matrix_polynomial_product(kernel, factor)
+    h = random_orthogonal(c_out, c_in, seed=rng)
+    return _gain(gain) * np.einsum("oi,ij...->oj...", h, kernel)
+
+
+def _matrix_polynomial_product(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Taps of the product of two matrix polynomials (full convolution of tap arrays, matrix product per pair)."""
+    spatial = tuple(sa + sb - 1 for sa, sb in zip(a.shape[2:], b.shape[2:]))
+    out = np.zeros(a.shape[:1] + b.shape[1:2] + spatial)
+    for ia in np.ndindex(*a.shape[2:]):
+        for ib in np.ndindex(*b.shape[2:]):
+            out[(slice(None), slice(None)) + tuple(i + j for i, j in zip(ia, ib))] += a[(...,) + ia] @ b[(...,) + ib]
+    return out
+
+
+def gaussian_kernel(c_out: int, c_in: int, profile, sigma_w2: float = 1.0, seed=None) -> np.ndarray:
+    r"""Gaussian convolution kernel with a variance profile: :math:`K_{ij}(\beta) \sim \mathcal N(0,
+    \sigma_w^2 v_\beta / c_{\rm in})` (Xiao et al. 2018).
+
+    Parameters
+    ----------
+    c_out, c_in : int
+    profile : array_like
+        :math:`v_\beta \ge 0` summing to 1, shape ``(k,)`` or ``(k, k)`` with odd :math:`k`. Uniform,
+        ``np.full((3, 3), 1/9)``, is the usual fan-in scaling; delta puts all variance on the centre tap.
+    sigma_w2 : float
+        Weight variance :math:`\sigma_w^2 > 0`.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(c_out, c_in) + profile.shape``.
+    """
+    c_out, c_in = v.count(c_out, "c_out"), v.count(c_in, "c_in")
+    profile = v.as_float_array(profile, "profile")
+    if profile.ndim not in (1, 2) or any(k % 2 == 0 for k in profile.shape) or np.any(profile < 0):
+        raise ValueError(f"profile must be non-negative with odd shape (k,) or (k, k), got shape {profile.shape}")
+    if abs(profile.sum() - 1.0) > 1e-12:
+        raise ValueError(f"profile must sum to 1, got {profile.sum():g}")
+    sigma_w2 = float(v.positive(sigma_w2, "sigma_w2"))
+    rng = v.generator(seed)
+    return np.sqrt(sigma_w2 * profile / c_in) * rng.standard_normal((c_out, c_in) + profile.shape)

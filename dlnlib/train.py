@@ -15,20 +15,23 @@ with its own learning rate if ``lr`` is an array.
 from __future__ import annotations
 
 import sys
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from scipy import integrate
 
 from . import _validation as v
+from .activations import ACTIVATIONS as ACTIVATIONS_TABLE
 from .measure import first_passage_time
 from .networks import check_chain, mode_strengths
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "balanced_chain_descent"]
+           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd"]
 
-ACTIVATIONS = {"linear": lambda h: h, "tanh": torch.tanh, "relu": torch.relu}
+ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
 
 class DivergenceError(FloatingPointError):
@@ -433,3 +436,154 @@ def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int 
     return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1),
                        modes=np.moveaxis(np.array(modes), 0, -2), weights=[a], lr=float(lr_arr) if lr_arr.ndim == 0
                        else lr_arr, diverged_at=diverged_at)
+
+
+@dataclass
+class ClassifierResult:
+    """History of :func:`minibatch_sgd` for one model or a batch of runs.
+
+    Attributes
+    ----------
+    t : numpy.ndarray
+        ``(T,)`` recorded step numbers (after that many updates).
+    loss, error : numpy.ndarray
+        ``(..., T)`` training cross-entropy and error rate, averaged over the minibatches since the previous record
+        (at step 0: the first minibatch before any update). Leading axis: runs, for a batched model.
+    test_error : numpy.ndarray
+        ``(..., T)`` error rate on the held-out set (``nan`` if none was given).
+    lr : float or numpy.ndarray
+    diverged_at : numpy.ndarray
+        Per run, the step whose loss was first non-finite (the run is frozen from then on, its losses ``inf``), or -1.
+    seconds : float
+        Wall-clock time of the training loop.
+    """
+
+    t: np.ndarray
+    loss: np.ndarray
+    error: np.ndarray
+    test_error: np.ndarray
+    lr: float | np.ndarray
+    diverged_at: np.ndarray
+    seconds: float = 0.0
+
+    def steps_to_loss(self, threshold: float) -> np.ndarray:
+        """Per run, the first recorded step (linearly interpolated) at which the training loss is <= ``threshold``."""
+        threshold = v.positive_scalar(threshold, "threshold")
+        neg = np.where(np.isfinite(self.loss), -self.loss, -np.finfo(float).max)
+        return first_passage_time(self.t, neg, -threshold)
+
+
+def _per_run_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean cross-entropy and error rate per run: logits ``(..., B, C)``, labels ``(B,)``."""
+    flat = logits.reshape(-1, logits.shape[-1])
+    labels = y.expand(logits.shape[:-1]).reshape(-1)
+    ce = F.cross_entropy(flat, labels, reduction="none").view(logits.shape[:-1]).mean(-1)
+    wrong = (logits.argmax(-1) != y).to(logits.dtype).mean(-1)
+    return ce, wrong
+
+
+def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int = 64, record_every: int = 50,
+                  seed=None, progress: bool = False) -> ClassifierResult:
+    r"""Train a classifier by plain minibatch SGD on the softmax cross-entropy, :math:`\theta \leftarrow \theta -
+    \lambda\,\nabla_\theta\,\frac1B\sum_{\mu\in\text{batch}}\ell(\theta; x^\mu, y^\mu)`.
+
+    No momentum, no weight decay, no normalisation: the initialisation alone decides how well a deep net trains,
+    which is what the chapters on nonlinear networks measure. A model batched over runs (:class:`dlnlib.deepnets.MLP`
+    with a run axis) trains every run on the same minibatches, each with its own rate; a run whose loss becomes
+    non-finite is frozen and marked, the others go on.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        :class:`~dlnlib.deepnets.MLP` or :class:`~dlnlib.deepnets.VanillaCNN` (trained in place, on its device).
+    data : dlnlib.tasks.ClassificationData
+    lr : float or array_like
+        Learning rate (> 0); for a batched model, one per run (``(R,)``) or one for all.
+    steps : int
+        Number of updates.
+    batch_size : int
+        Minibatch size; batches are drawn by shuffling the training set once per epoch.
+    record_every : int
+        Record the running training loss and error, and the test error, every this many steps.
+    seed : int, numpy.random.Generator or None
+        Order of the minibatches.
+    progress : bool
+        Print one line per record (to stderr).
+
+    Returns
+    -------
+    ClassifierResult
+    """
+    steps = v.count(steps, "steps", minimum=0)
+    batch_size = v.count(batch_size, "batch_size")
+    record_every = v.count(record_every, "record_every")
+    n_runs = getattr(model, "n_runs", None)
+    lr_arr = v.positive(lr, "lr")
+    if n_runs is None and lr_arr.ndim:
+        raise ValueError("lr must be one number for a model without a run axis")
+    if n_runs is not None and lr_arr.shape not in ((), (n_runs,)):
+        raise ValueError(f"lr must be one number or one per run ({n_runs},), got shape {lr_arr.shape}")
+    param = next(model.parameters())
+    device, dtype = param.device, param.dtype
+    X = torch.as_tensor(v.as_float_array(data.X_train, "data.X_train"), dtype=dtype, device=device)
+    y = torch.as_tensor(np.asarray(data.y_train), dtype=torch.long, device=device)
+    X_test = torch.as_tensor(v.as_float_array(data.X_test, "data.X_test"), dtype=dtype, device=device)
+    y_test = torch.as_tensor(np.asarray(data.y_test), dtype=torch.long, device=device)
+    if batch_size > y.numel():
+        raise ValueError(f"batch_size must be <= the number of training samples ({y.numel()}), got {batch_size}")
+    runs = () if n_runs is None else (n_runs,)
+    rate = torch.as_tensor(np.broadcast_to(lr_arr, runs).copy(), dtype=dtype, device=device)
+    rng = v.generator(seed)
+    schedule = _schedule(steps, record_every)
+    diverged_at = np.full(runs, -1)
+    sums = torch.zeros((2,) + runs, dtype=torch.float64, device=device)
+    count = 0
+    history = {"loss": [], "error": [], "test_error": []}
+    order, cursor = rng.permutation(y.numel()), 0
+    start = time.perf_counter()
+
+    def test_error():
+        with torch.no_grad():
+            wrong = torch.zeros(runs, dtype=torch.float64, device=device)
+            for i in range(0, y_test.numel(), 1000):
+                wrong += _per_run_loss(model(X_test[i:i + 1000]), y_test[i:i + 1000])[1].double() * y_test[i:i + 1000].numel()
+            return (wrong / y_test.numel()).cpu().numpy()
+
+    for step in range(steps + 1):
+        if cursor + batch_size > y.numel():
+            order, cursor = rng.permutation(y.numel()), 0
+        idx = torch.as_tensor(order[cursor:cursor + batch_size], device=device)
+        cursor += batch_size
+        loss, wrong = _per_run_loss(model(X[idx]), y[idx])
+        finite = torch.isfinite(loss)
+        if not bool(finite.all()):
+            newly = (~finite).cpu().numpy() & (diverged_at < 0)
+            diverged_at[newly] = step
+            rate = torch.where(finite, rate, torch.zeros_like(rate))
+        sums += torch.stack([loss.detach(), wrong]).double()
+        count += 1
+        if step == 0 or step in schedule:
+            frozen = diverged_at >= 0
+            history["loss"].append(np.where(frozen, np.inf, (sums[0] / count).cpu().numpy()))
+            history["error"].append(np.where(frozen, np.nan, (sums[1] / count).cpu().numpy()))
+            history["test_error"].append(np.where(frozen, np.nan, test_error()))
+            sums.zero_()
+            count = 0
+            if progress:
+                print(f"step {step}/{steps}: loss {np.nanmedian(history['loss'][-1]):.4g} (median over runs)",
+                      file=sys.stderr)
+        if step == steps:
+            break
+        model.zero_grad(set_to_none=True)
+        torch.where(finite, loss, torch.zeros_like(loss)).sum().backward()
+        with torch.no_grad():
+            for p in model.parameters():
+                if p.grad is None:
+                    continue
+                g = torch.nan_to_num(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
+                p -= (rate.view(rate.shape + (1,) * (p.ndim - rate.ndim)) if n_runs is not None else rate) * g
+    seconds = time.perf_counter() - start
+    stack = {k: np.moveaxis(np.array(h), 0, -1) for k, h in history.items()}
+    return ClassifierResult(t=schedule.astype(float), loss=stack["loss"], error=stack["error"],
+                            test_error=stack["test_error"], lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
+                            diverged_at=diverged_at, seconds=seconds)

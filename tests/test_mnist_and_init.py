@@ -115,3 +115,27 @@ def test_greedy_pretraining_learns_principal_components():
     assert np.std(weights[2]) < 0.05
     with pytest.raises(ValueError, match="hidden layer"):
         init.greedy_pretraining(task, [6, 2], lr=0.05, steps=10)
+
+
+def test_mnist_classification_subset_split_and_scaling():
+    data = tasks.mnist_classification(n_test=1000, seed=0)
+    assert data.X_train.shape == (4000, 784) and data.X_test.shape == (1000, 784)
+    assert np.bincount(data.y_test).tolist() == [100] * 10          # class-balanced held-out set
+    np.testing.assert_allclose(data.X_train.mean(axis=0), 0.0, atol=1e-12)
+    assert np.mean(data.X_train ** 2) == pytest.approx(1.0, rel=1e-12)
+    images = tasks.mnist_classification(n_test=500, image_size=7, seed=1)
+    assert images.X_train.shape == (4500, 1, 7, 7) and images.X_test.shape == (500, 1, 7, 7)
+    with pytest.raises(ValueError, match="divide 28"):
+        tasks.mnist_classification(image_size=5)
+    with pytest.raises(ValueError, match="n_test"):
+        tasks.mnist_classification(n_test=5000)
+
+
+def test_mnist_classification_from_idx_folder_uses_both_splits(idx_folder):
+    folder, images, labels = idx_folder
+    data = tasks.mnist_classification(path=folder, n_test=3, image_size=14, seed=0)
+    assert data.X_train.shape == (12, 1, 14, 14) and data.X_test.shape == (3, 1, 14, 14)
+    pooled = images.reshape(12, 14, 2, 14, 2).mean(axis=(2, 4)) / 255.0
+    centred = pooled - pooled.mean(axis=0)
+    np.testing.assert_allclose(data.X_train[:, 0], centred / np.sqrt(np.mean(centred ** 2)), atol=1e-12)
+    assert set(data.y_test.tolist()) <= set(labels[:5].tolist())

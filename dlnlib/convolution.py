@@ -1,0 +1,197 @@
+r"""Circular convolutions and signal propagation through very deep vanilla CNNs (Xiao et al. 2018).
+
+A layer of a circular CNN computes :math:`h^{l+1}_{i,\alpha} = \sum_{j,\beta} K^{l+1}_{ij}(\beta)\,
+\phi(h^l_{j,\alpha+\beta}) + b^{l+1}_i` over positions :math:`\alpha` taken modulo the image size (torch's
+cross-correlation convention, kernel offsets :math:`\beta = -k..k`). Everything here is NumPy float64, so that the
+measured quantities can be set against the mean-field predictions of :mod:`dlnlib.meanfield`.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import _validation as v
+from . import init
+from .activations import get as get_activation
+
+__all__ = ["circular_conv", "Propagation", "signal_propagation", "mean_variance_profile"]
+
+
+def circular_conv(x, kernel) -> np.ndarray:
+    r"""Circular convolution :math:`y_{o,\alpha} = \sum_{i,\beta} K_{oi}(\beta)\,x_{i,\alpha+\beta}` (1-D or 2-D).
+
+    Parameters
+    ----------
+    x : array_like
+        ``(..., c_in, n)`` or ``(..., c_in, n, n)``.
+    kernel : array_like
+        ``(c_out, c_in, k)`` or ``(c_out, c_in, k, k)`` with odd :math:`k` (torch layout; tap :math:`k//2` is
+        the centre, :math:`\beta = 0`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., c_out, n)`` or ``(..., c_out, n, n)``.
+    """
+    x = v.as_float_array(x, "x")
+    kernel = v.as_float_array(kernel, "kernel")
+    ndim = kernel.ndim - 2
+    if ndim not in (1, 2) or any(k % 2 == 0 for k in kernel.shape[2:]):
+        raise ValueError(f"kernel must be (c_out, c_in, k) or (c_out, c_in, k, k) with odd k, got {kernel.shape}")
+    if x.ndim < ndim + 1 or x.shape[-ndim - 1] != kernel.shape[1]:
+        raise ValueError(f"x must be (..., {kernel.shape[1]}, n{', n' if ndim == 2 else ''}), got shape {x.shape}")
+    axes = tuple(range(-ndim, 0))
+    out = np.zeros(x.shape[:-ndim - 1] + (kernel.shape[0],) + x.shape[-ndim:])
+    for tap in np.ndindex(*kernel.shape[2:]):
+        if not kernel[(slice(None), slice(None)) + tap].any():   # e.g. the off-centre taps of a delta kernel
+            continue
+        shift = tuple(kernel.shape[2 + d] // 2 - t for d, t in enumerate(tap))
+        out = out + np.einsum("oi,...i" + "xy"[:ndim] + "->...o" + "xy"[:ndim],
+                              kernel[(slice(None), slice(None)) + tap], np.roll(x, shift, axis=axes))
+    return out
+
+
+@dataclass
+class Propagation:
+    r"""Statistics of a signal travelling through a deep random CNN, recorded at ``layers``.
+
+    Attributes
+    ----------
+    layers : numpy.ndarray
+        ``(T,)`` layer indices (0 = the input).
+    q : numpy.ndarray
+        ``(T, B)`` mean squared pre-activation of each input, :math:`q^l`.
+    c : numpy.ndarray
+        ``(T,)`` correlation :math:`c^l = \langle h^l_1, h^l_2\rangle / \sqrt{q^l_1 q^l_2}` of the first two inputs.
+    log_gain : numpy.ndarray
+        ``(T,)`` :math:`\log\lVert Jv\rVert / \lVert v\rVert` for a random tangent vector :math:`v` at the first
+        input: the growth of a small perturbation, i.e. of back-propagated gradients (accumulated in log space, so
+        10,000 layers neither overflow nor underflow).
+    """
+
+    layers: np.ndarray
+    q: np.ndarray
+    c: np.ndarray
+    log_gain: np.ndarray
+
+
+def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.0, kernel: str = "delta_orthogonal",
+                       activation: str = "tanh", record_every: int = 1, seed=None, progress: bool = False) -> Propagation:
+    r"""Send inputs through a fresh random circular CNN of ``depth`` layers, drawing each layer's kernel on the fly.
+
+    Every layer maps ``c`` channels to ``c`` with a 3 × 3 kernel (or 3 taps in 1-D):
+    ``kernel="delta_orthogonal"`` (:func:`dlnlib.init.delta_orthogonal` with gain :math:`\sigma_w`),
+    ``"gaussian"`` (uniform variance profile, :func:`dlnlib.init.gaussian_kernel`) or ``"gaussian_delta"``
+    (Gaussian, all variance at the centre). Biases are :math:`\mathcal N(0, \sigma_b^2)`. Memory does not grow
+    with depth.
+
+    Parameters
+    ----------
+    inputs : array_like
+        ``(B, c, n)`` or ``(B, c, n, n)`` with ``B >= 2`` (pre-activations :math:`h^0`).
+    depth : int
+        Number of layers.
+    sigma_w2, sigma_b2 : float
+    kernel : {"delta_orthogonal", "gaussian", "gaussian_delta"}
+    activation : str
+    record_every : int
+    seed : int, numpy.random.Generator or None
+    progress : bool
+        Print a line every 1000 layers (to stderr).
+
+    Returns
+    -------
+    Propagation
+    """
+    h = v.as_float_array(inputs, "inputs")
+    if h.ndim not in (3, 4) or h.shape[0] < 2:
+        raise ValueError(f"inputs must be (B >= 2, c, n) or (B >= 2, c, n, n), got shape {h.shape}")
+    depth = v.depth(depth)
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
+    sigma_b = float(np.sqrt(v.as_float_array(sigma_b2, "sigma_b2")))
+    record_every = v.count(record_every, "record_every")
+    kinds = ("delta_orthogonal", "gaussian", "gaussian_delta")
+    if kernel not in kinds:
+        raise ValueError(f"kernel must be one of {kinds}, got {kernel!r}")
+    act = get_activation(activation)
+    rng = v.generator(seed)
+    c, ndim = h.shape[1], h.ndim - 2
+    profile = np.full((3,) * ndim, 1.0 / 3 ** ndim)
+    if kernel == "gaussian_delta":
+        profile = np.zeros((3,) * ndim)
+        profile[(1,) * ndim] = 1.0
+    tangent = rng.standard_normal(h.shape[1:])
+    tangent /= np.linalg.norm(tangent)
+    log_gain, rec = 0.0, {"layers": [], "q": [], "c": [], "log_gain": []}
+
+    def record(layer):
+        flat = h.reshape(h.shape[0], -1)
+        q = np.mean(flat ** 2, axis=1)
+        rec["layers"].append(layer)
+        rec["q"].append(q)
+        rec["c"].append(float(flat[0] @ flat[1] / flat.shape[1] / np.sqrt(q[0] * q[1])))
+        rec["log_gain"].append(log_gain)
+
+    record(0)
+    for layer in range(1, depth + 1):
+        k = (init.delta_orthogonal(c, c, 3, ndim, gain=np.sqrt(sigma_w2), seed=rng) if kernel == "delta_orthogonal"
+             else init.gaussian_kernel(c, c, profile, sigma_w2, seed=rng))
+        bias = sigma_b * rng.standard_normal(c).reshape((c,) + (1,) * ndim)
+        tangent = circular_conv(act.dphi(h[0]) * tangent, k)
+        norm = np.linalg.norm(tangent)
+        log_gain += np.log(norm)
+        tangent /= norm
+        h = circular_conv(act.phi(h), k) + bias
+        if layer % record_every == 0 or layer == depth:
+            record(layer)
+        if progress and layer % 1000 == 0:
+            print(f"layer {layer}/{depth}: q = {np.mean(h ** 2):.4g}, log gain = {log_gain:.4g}", file=sys.stderr)
+    return Propagation(layers=np.array(rec["layers"]), q=np.array(rec["q"]), c=np.array(rec["c"]),
+                       log_gain=np.array(rec["log_gain"]))
+
+
+def mean_variance_profile(inputs, depth: int, profile, sigma_w2: float = 1.0, activation: str = "linear",
+                          n_draws: int = 100, seed=None) -> np.ndarray:
+    r"""Spatial profile of the variance, :math:`q^l_\alpha = \mathbb E\,\frac1c\sum_i (h^l_{i\alpha})^2`, averaged over
+    random Gaussian kernels with variance profile :math:`v_\beta` (1-D, no bias).
+
+    Mean-field theory predicts :math:`q^{l+1}_\alpha = \sigma_w^2\sum_\beta v_\beta\,\mathbb E\phi(h^l_{\alpha+\beta})^2`,
+    so for a linear network each spatial Fourier mode :math:`j` of :math:`q^l` is multiplied by
+    :math:`\sigma_w^2\lambda_j` per layer (:func:`dlnlib.meanfield.cnn_mode_eigenvalues`; Xiao et al. 2018).
+
+    Parameters
+    ----------
+    inputs : array_like
+        ``(c, n)`` input :math:`h^0`.
+    depth : int
+        Number of layers.
+    profile : array_like
+        ``(k,)`` variance profile, odd :math:`k`, summing to 1.
+    sigma_w2 : float
+    activation : str
+    n_draws : int
+        Number of independent networks averaged.
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(depth + 1, n)``: row :math:`l` is :math:`q^l_\alpha`.
+    """
+    x = v.as_float_array(inputs, "inputs")
+    if x.ndim != 2:
+        raise ValueError(f"inputs must be (c, n), got shape {x.shape}")
+    depth = v.depth(depth)
+    n_draws = v.count(n_draws, "n_draws")
+    act = get_activation(activation)
+    rng = v.generator(seed)
+    c = x.shape[0]
+    h = np.broadcast_to(x, (n_draws,) + x.shape)
+    profiles = [np.mean(h ** 2, axis=(0, 1))]
+    for _ in range(depth):
+        kernels = [init.gaussian_kernel(c, c, profile, sigma_w2, seed=rng) for _ in range(n_draws)]
+        h = np.stack([circular_conv(act.phi(h[d]), kernels[d]) for d in range(n_draws)])
+        profiles.append(np.mean(h ** 2, axis=(0, 1)))
+    return np.array(profiles)

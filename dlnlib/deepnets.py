@@ -1,0 +1,158 @@
+r"""Deep nonlinear networks in torch, initialised from :mod:`dlnlib.init` weights: fully-connected and convolutional.
+
+:class:`MLP` is the fully-connected tanh (or ReLU) network of Saxe et al. (2014, Eq. 20) and Pennington et al.
+(2017), with a bias per layer and a linear read-out, **batched over independent runs**: every parameter carries a
+leading run axis, so one forward pass trains a whole grid of initialisations × seeds × learning rates at once.
+
+:class:`VanillaCNN` is the plain convolutional network of Xiao et al. (2018): a stack of 3 × 3 convolutions with
+circular padding and tanh, no batch normalisation and no skip connections, then global average pooling and a linear
+read-out.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from . import _validation as v
+from .activations import get as get_activation
+
+__all__ = ["MLP", "VanillaCNN"]
+
+
+def _tensor(x, name: str, dtype, device) -> torch.Tensor:
+    """A copy (never a view: training updates parameters in place and must not touch the caller's arrays)."""
+    return torch.tensor(v.as_float_array(x, name), dtype=dtype, device=device)
+
+
+class MLP(torch.nn.Module):
+    r"""Fully-connected network :math:`h^1 = W_1x + b_1`, :math:`h^l = W_l\,\phi(h^{l-1}) + b_l`, output :math:`h^D`.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``D`` matrices ``(n_out, n_in)``, or ``(R, n_out, n_in)`` for ``R`` independent runs (as returned by
+        :func:`dlnlib.init.orthogonal` and :func:`dlnlib.init.scaled_gaussian` with ``n_runs``).
+    biases : list of array_like or None
+        ``D`` vectors ``(n_out,)`` or ``(R, n_out)``; ``None``: zeros.
+    activation : str
+        Nonlinearity :math:`\phi` of the hidden layers (:data:`dlnlib.activations.ACTIVATIONS`).
+    dtype, device
+        Torch dtype (default float32) and device of the parameters.
+
+    Notes
+    -----
+    ``forward(x)`` takes inputs ``(B, n_in)``, shared by every run, and returns ``(R, B, n_out)`` (or ``(B, n_out)``
+    without a run axis).
+    """
+
+    def __init__(self, weights, biases=None, activation: str = "tanh", dtype=torch.float32, device="cpu"):
+        super().__init__()
+        if not weights:
+            raise ValueError("weights must hold at least one matrix")
+        ws = [_tensor(w, f"weights[{l}]", dtype, device) for l, w in enumerate(weights)]
+        batched = ws[0].ndim == 3
+        for l, w in enumerate(ws):
+            if w.ndim != ws[0].ndim or w.ndim not in (2, 3) or (batched and w.shape[0] != ws[0].shape[0]):
+                raise ValueError(f"weights[{l}] has shape {tuple(w.shape)}; expected all (n_out, n_in) or all "
+                                 "(R, n_out, n_in) with the same R")
+            if l and w.shape[-1] != ws[l - 1].shape[-2]:
+                raise ValueError(f"weights[{l}] takes {w.shape[-1]} inputs but weights[{l - 1}] gives "
+                                 f"{ws[l - 1].shape[-2]} outputs")
+        if biases is None:
+            bs = [torch.zeros(w.shape[:-1], dtype=dtype, device=device) for w in ws]
+        else:
+            if len(biases) != len(ws):
+                raise ValueError(f"biases must hold {len(ws)} vectors, got {len(biases)}")
+            bs = [_tensor(b, f"biases[{l}]", dtype, device) for l, b in enumerate(biases)]
+            for l, (b, w) in enumerate(zip(bs, ws)):
+                if tuple(b.shape) != tuple(w.shape[:-1]):
+                    raise ValueError(f"biases[{l}] must have shape {tuple(w.shape[:-1])}, got {tuple(b.shape)}")
+        self.weights = torch.nn.ParameterList(ws)
+        self.biases = torch.nn.ParameterList(bs)
+        self.phi = get_activation(activation).torch_phi
+        self.n_runs = ws[0].shape[0] if batched else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = x
+        for l, (w, b) in enumerate(zip(self.weights, self.biases)):
+            if l:
+                h = self.phi(h)
+            if self.n_runs is None:
+                h = h @ w.T + b
+            else:
+                h = (h @ w.mT if h.ndim == 3 else torch.einsum("bi,roi->rbo", h, w)) + b[:, None, :]
+        return h
+
+
+class VanillaCNN(torch.nn.Module):
+    r"""Plain deep CNN: circular convolutions with :math:`\phi` and a linear read-out (Xiao et al. 2018), batched over
+    independent runs.
+
+    Layer :math:`l` computes :math:`x^l = \phi(K_l * x^{l-1} + b_l)` with circular padding; the first kernel maps the
+    image channels to :math:`c`, the others :math:`c \to c`. No batch normalisation and no skip connections. Runs
+    are stacked as convolution groups, so ``R`` networks cost little more than one.
+
+    Parameters
+    ----------
+    kernels : list of array_like
+        ``(c_out, c_in, k, k)`` kernels in torch's layout (e.g. :func:`dlnlib.init.delta_orthogonal`), or
+        ``(R, c_out, c_in, k, k)`` for ``R`` runs; odd :math:`k`.
+    biases : list of array_like
+        ``(c_out,)`` or ``(R, c_out)`` per layer.
+    readout : array_like
+        ``([R,] n_classes, c)``: global average pooling, then this matrix; or ``([R,] n_classes, c, s, s)``: a
+        dense read-out of every position of the last layer. Its bias starts at zero.
+    activation : str
+    dtype, device
+
+    Notes
+    -----
+    ``forward(x)`` takes images ``(B, c_image, s, s)`` shared by every run and returns ``(R, B, n_classes)`` (or
+    ``(B, n_classes)`` without a run axis).
+    """
+
+    def __init__(self, kernels, biases, readout, activation: str = "tanh", dtype=torch.float32, device="cpu"):
+        super().__init__()
+        if not kernels or len(biases) != len(kernels):
+            raise ValueError("kernels must be non-empty and biases must hold one vector per kernel")
+        ks = [_tensor(k, f"kernels[{l}]", dtype, device) for l, k in enumerate(kernels)]
+        batched = ks[0].ndim == 5
+        runs = ks[0].shape[0] if batched else 1
+        for l, k in enumerate(ks):
+            if k.ndim != 4 + batched or k.shape[-1] != k.shape[-2] or k.shape[-1] % 2 == 0 or (batched and k.shape[0] != runs):
+                raise ValueError(f"kernels[{l}] must be ([R,] c_out, c_in, k, k) with odd k and the same R as "
+                                 f"kernels[0], got {tuple(k.shape)}")
+            if l and k.shape[-3] != ks[l - 1].shape[-4]:
+                raise ValueError(f"kernels[{l}] takes {k.shape[-3]} channels but kernels[{l - 1}] gives {ks[l - 1].shape[-4]}")
+        bs = [_tensor(b, f"biases[{l}]", dtype, device) for l, b in enumerate(biases)]
+        for l, (b, k) in enumerate(zip(bs, ks)):
+            if tuple(b.shape) != tuple(k.shape[:-3]):
+                raise ValueError(f"biases[{l}] must have shape {tuple(k.shape[:-3])}, got {tuple(b.shape)}")
+        readout = _tensor(readout, "readout", dtype, device)
+        if readout.ndim - batched not in (2, 4) or readout.shape[1 + batched] != ks[-1].shape[-4] or (
+                batched and readout.shape[0] != runs):
+            raise ValueError(f"readout must be ([R,] n_classes, {ks[-1].shape[-4]}[, s, s]), got {tuple(readout.shape)}")
+        self.kernels = torch.nn.ParameterList(ks)
+        self.biases = torch.nn.ParameterList(bs)
+        self.readout = torch.nn.Parameter(readout)
+        self.readout_bias = torch.nn.Parameter(torch.zeros(readout.shape[:1 + batched], dtype=dtype, device=device))
+        self.pool = readout.ndim - batched == 2
+        self.phi = get_activation(activation).torch_phi
+        self.n_runs = runs if batched else None
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Activations of the last convolutional layer, ``(B, R, c, s, s)`` (``R = 1`` without a run axis)."""
+        runs = self.n_runs or 1
+        x = x.repeat(1, runs, 1, 1)
+        for k, b in zip(self.kernels, self.biases):
+            p = k.shape[-1] // 2
+            x = self.phi(F.conv2d(F.pad(x, (p, p, p, p), mode="circular"), k.reshape((-1,) + k.shape[-3:]),
+                                  b.reshape(-1), groups=runs))
+        return x.view(x.shape[0], runs, -1, *x.shape[2:])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = self.features(x)
+        f = f.mean(dim=(3, 4)) if self.pool else f.flatten(2)
+        if self.n_runs is None:
+            return f[:, 0] @ self.readout.flatten(1).T + self.readout_bias
+        return torch.einsum("brf,rof->rbo", f, self.readout.flatten(2)) + self.readout_bias[:, None, :]

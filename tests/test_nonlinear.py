@@ -1,0 +1,262 @@
+"""Part III mechanics: activations, mean-field theory, Jacobian spectra, convolution kernels, nonlinear training."""
+import numpy as np
+import pytest
+import torch
+from scipy import integrate
+
+from dlnlib import activations, convolution, deepnets, init, meanfield as mf, spectra, tasks, train
+
+
+# --- activations ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["tanh", "linear"])
+def test_activation_derivatives_match_finite_differences(name):
+    act = activations.get(name)
+    h, eps = np.linspace(-3, 3, 13), 1e-6
+    np.testing.assert_allclose(act.dphi(h), (act.phi(h + eps) - act.phi(h - eps)) / (2 * eps), atol=1e-8)
+    np.testing.assert_allclose(act.d2phi(h), (act.dphi(h + eps) - act.dphi(h - eps)) / (2 * eps), atol=1e-6)
+    np.testing.assert_allclose(act.torch_phi(torch.tensor(h)).numpy(), act.phi(h), atol=1e-15)
+
+
+def test_zero_one_derivatives_and_unknown_names():
+    h = np.array([-2.0, -0.5, 0.5, 2.0])
+    assert activations.get("relu").dphi(h).tolist() == [0, 0, 1, 1]
+    assert activations.get("hard_tanh").dphi(h).tolist() == [0, 1, 1, 0]
+    with pytest.raises(ValueError, match="activation must be one of"):
+        activations.get("swish")
+
+
+# --- mean-field theory ---------------------------------------------------------------------------------------------
+
+def test_tanh_fixed_point_reproduces_saxe_fig8_and_edge_of_chaos():
+    expected = {1.05: 0.0533, 1.1: 0.1127, 1.2: 0.2495, 1.5: 0.7934, 2: 2.121, 3: 6.305}
+    for g, q in expected.items():
+        assert mf.fixed_point_variance(g * g) == pytest.approx(q, rel=1e-3)   # table: 3-4 significant figures
+        assert mf.fixed_point_gain(mf.fixed_point_variance(g * g)) == pytest.approx(g, rel=1e-10)
+    for g in (5.0, 10.0):   # large gains, where Gauss-Hermite tables are off by up to 2 %: adaptive quadrature
+        q = mf.fixed_point_variance(g * g)
+        mapped = g * g * integrate.quad(lambda z: np.tanh(np.sqrt(q) * z) ** 2 * np.exp(-z * z / 2), -np.inf, np.inf,
+                                        epsabs=1e-13, limit=200)[0] / np.sqrt(2 * np.pi)
+        assert mapped == pytest.approx(q, rel=1e-10)
+    assert mf.fixed_point_variance(0.81) == 0.0 and mf.fixed_point_variance(1.0) == 0.0
+
+
+def test_variance_map_closed_forms_for_linear_and_relu():
+    q = np.array([0.3, 1.0, 4.0])
+    np.testing.assert_allclose(mf.variance_map(q, 1.5, 0.2, "linear"), 1.5 * q + 0.2, rtol=1e-12)
+    np.testing.assert_allclose(mf.variance_map(q, 1.5, 0.2, "relu"), 0.75 * q + 0.2, rtol=1e-12)
+    assert mf.fixed_point_variance(1.5, 0.2, "relu") == pytest.approx(0.2 / (1 - 0.75), rel=1e-10)
+    with pytest.raises(ValueError, match="grows without bound"):
+        mf.fixed_point_variance(3.0, 0.1, "relu")
+    with pytest.raises(ValueError, match="sigma_b2 must be >= 0"):
+        mf.variance_map(1.0, 1.0, -0.1)
+
+
+def test_tanh_critical_line_matches_table():
+    sb2 = [1e-5, 1e-4, 1e-3, 1e-2, 2e-2, 5e-2, 1e-1, 2e-1]
+    sw2 = [1.039521, 1.086026, 1.189190, 1.424205, 1.544193, 1.760955, 1.986073, 2.285152]
+    line = mf.critical_line(sb2)
+    np.testing.assert_allclose(line, sw2, rtol=1e-5)
+    assert np.all(np.diff(line) > 0) and mf.critical_line(0.0) == 1.0
+    for a, b in zip(sb2, line):
+        assert mf.chi_1(b, a) == pytest.approx(1.0, abs=1e-10)
+
+
+def test_correlation_map_slope_at_one_is_chi_1_and_depth_scales_table():
+    sw2, sb2 = 1.2, 0.05
+    q = mf.fixed_point_variance(sw2, sb2)
+    assert mf.correlation_map(1.0, q, sw2, sb2) == pytest.approx(1.0, abs=1e-12)
+    eps = 1e-4
+    slope = (1.0 - mf.correlation_map(1.0 - eps, q, sw2, sb2)) / eps
+    assert slope == pytest.approx(mf.chi_1(sw2, sb2), rel=2e-3)
+    table = {(0.9, 0.05): (0.1633, 1.0, 0.7063, 2.88, 1.65), (1.5, 0.05): (0.4180, 1.0, 0.9386, 15.79, 1.68),
+             (2.0, 0.05): (0.7218, 0.7441, 1.0477, 25.21, 1.39)}
+    for (a, b), (q_star, c_star, chi, xi_c, xi_q) in table.items():
+        d = mf.depth_scales(a, b)
+        assert (d.q_star, d.c_star, d.chi_1) == pytest.approx((q_star, c_star, chi), abs=2e-4)
+        assert (d.xi_c, d.xi_q) == pytest.approx((xi_c, xi_q), abs=6e-3)
+    assert mf.correlation_map(0.3, q, sw2, sb2) > 0.3       # ordered phase: correlations grow
+
+
+def test_cnn_mode_eigenvalues_uniform_and_delta():
+    n = 16
+    lam = mf.cnn_mode_eigenvalues(np.ones(3) / 3, n)
+    np.testing.assert_allclose(lam, (1 + 2 * np.cos(2 * np.pi * np.arange(n) / n)) / 3, atol=1e-14)
+    np.testing.assert_allclose(mf.cnn_mode_eigenvalues([0, 1, 0], n), 1.0)
+    xi = mf.cnn_mode_depth_scales(np.ones(3) / 3, n, 0.9)
+    assert xi[0] == pytest.approx(-1 / np.log(0.9)) and np.all(xi[1:] < xi[0])
+    assert np.all(np.isinf(mf.cnn_mode_depth_scales([0, 1, 0], n, 1.0)))
+    with pytest.raises(ValueError, match="sum to 1"):
+        mf.cnn_mode_eigenvalues([0.5, 0.2, 0.5], n)
+
+
+# --- Jacobian spectra ----------------------------------------------------------------------------------------------
+
+def test_network_jacobian_matches_autograd():
+    rng = np.random.default_rng(0)
+    ws = init.orthogonal([6, 5, 5, 4], gain=1.3, seed=1)
+    bs = [0.1 * rng.standard_normal(w.shape[0]) for w in ws]
+    h0 = rng.standard_normal(6)
+    jac, q = spectra.network_jacobian(ws, bs, h0)
+
+    def forward(h):
+        for w, b in zip(ws, bs):
+            h = torch.tensor(w) @ torch.tanh(h) + torch.tensor(b)
+        return h
+
+    np.testing.assert_allclose(jac, torch.autograd.functional.jacobian(forward, torch.tensor(h0)).numpy(), atol=1e-13)
+    assert q[0] == pytest.approx(np.mean(h0 ** 2)) and q.shape == (4,)
+
+
+def test_linear_orthogonal_jacobian_is_an_exact_isometry_and_moments_closed_forms():
+    s = spectra.jacobian_singular_values(50, 20, 1.0, q_in=1.0, activation="linear", seed=0)
+    np.testing.assert_allclose(s, 1.0, atol=1e-12)
+    assert spectra.jacobian_spectrum_moments(20, 1.0, activation="linear", q_star=1.0) == pytest.approx((1.0, 0.0))
+    assert spectra.jacobian_spectrum_moments(20, 1.0, activation="linear", weights="gaussian", q_star=1.0)[1] == \
+        pytest.approx(20.0)
+    assert spectra.jacobian_spectrum_moments(8, 2.0, activation="relu", q_star=1.0) == pytest.approx((1.0, 8.0))
+    assert spectra.jacobian_spectrum_moments(8, 2.0, activation="relu", weights="gaussian", q_star=1.0)[1] == \
+        pytest.approx(16.0)
+
+
+def test_free_probability_variance_matches_sampled_tanh_networks():
+    sb2 = 1e-2
+    sw2 = float(mf.critical_line(sb2))
+    m1, predicted = spectra.jacobian_spectrum_moments(8, sw2, sb2)
+    assert m1 == pytest.approx(1.0, abs=1e-10)
+    measured = np.mean([spectra.normalized_variance(spectra.jacobian_singular_values(200, 8, sw2, sb2, seed=k))
+                        for k in range(3)])
+    assert measured == pytest.approx(predicted, rel=0.15)
+    with pytest.raises(ValueError, match="weights must be one of"):
+        spectra.jacobian_singular_values(10, 2, 1.0, weights="uniform")
+
+
+# --- convolution kernels and signal propagation ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda: init.delta_orthogonal(12, 12, 3, 1, gain=1.0, seed=0),
+                                  lambda: init.delta_orthogonal(12, 5, 3, 2, gain=1.0, seed=1),
+                                  lambda: init.block_orthogonal(12, 12, 5, 1, seed=2),
+                                  lambda: init.block_orthogonal(12, 6, 3, 2, seed=3)])
+def test_orthogonal_kernels_are_exact_isometries(make):
+    kernel = make()
+    x = np.random.default_rng(4).standard_normal((3, kernel.shape[1]) + (10,) * (kernel.ndim - 2))
+    y = convolution.circular_conv(x, kernel)
+    np.testing.assert_allclose(np.linalg.norm(y.reshape(3, -1), axis=1), np.linalg.norm(x.reshape(3, -1), axis=1),
+                               rtol=1e-12)
+
+
+def test_block_orthogonal_fills_every_tap_and_gaussian_kernel_does_not_preserve_norms():
+    kernel = init.block_orthogonal(16, 16, 5, 1, seed=0)
+    assert np.all(np.abs(kernel).max(axis=(0, 1)) > 0.05)
+    gauss = init.gaussian_kernel(16, 16, np.ones(5) / 5, seed=0)
+    assert np.sum(gauss ** 2) == pytest.approx(16, rel=0.2)
+    x = np.random.default_rng(1).standard_normal((20, 16, 12))
+    ratio = np.linalg.norm(convolution.circular_conv(x, gauss).reshape(20, -1), axis=1) / np.linalg.norm(
+        x.reshape(20, -1), axis=1)
+    assert np.max(np.abs(ratio - 1)) > 0.01
+    with pytest.raises(ValueError, match="c_in <= c_out"):
+        init.delta_orthogonal(4, 8)
+    with pytest.raises(ValueError, match="odd"):
+        init.block_orthogonal(4, 4, kernel_size=4)
+
+
+def test_circular_conv_matches_torch_and_shifts_equivariantly():
+    rng = np.random.default_rng(0)
+    kernel, x = rng.standard_normal((5, 3, 3, 3)), rng.standard_normal((2, 3, 6, 6))
+    expected = torch.nn.functional.conv2d(torch.nn.functional.pad(torch.tensor(x), (1, 1, 1, 1), mode="circular"),
+                                          torch.tensor(kernel)).numpy()
+    np.testing.assert_allclose(convolution.circular_conv(x, kernel), expected, atol=1e-12)
+    shifted = convolution.circular_conv(np.roll(x, 2, axis=-1), kernel)
+    np.testing.assert_allclose(shifted, np.roll(expected, 2, axis=-1), atol=1e-12)
+
+
+def test_signal_propagation_tracks_chi_1_and_fixed_points():
+    rng = np.random.default_rng(0)
+    inputs = 0.5 * rng.standard_normal((2, 256, 4, 4))
+    ordered = convolution.signal_propagation(inputs, 60, 0.9, 0.05, kernel="gaussian_delta", seed=1)
+    d = mf.depth_scales(0.9, 0.05)
+    assert np.mean(ordered.q[-30:]) == pytest.approx(d.q_star, rel=0.05)
+    assert ordered.c[-1] > 0.999
+    slope = np.polyfit(ordered.layers[20:], ordered.log_gain[20:], 1)[0]
+    assert slope == pytest.approx(0.5 * np.log(d.chi_1), rel=0.1)
+    linear = convolution.signal_propagation(inputs, 30, 1.0, kernel="delta_orthogonal", activation="linear", seed=2)
+    np.testing.assert_allclose(linear.log_gain, 0.0, atol=1e-12)
+    np.testing.assert_allclose(linear.q[-1], linear.q[0], rtol=1e-12)
+
+
+def test_mean_variance_profile_follows_mode_eigenvalues_for_a_linear_cnn():
+    x = np.zeros((32, 16))
+    x[:, 0] = 1.0
+    profile = convolution.mean_variance_profile(x, 3, np.ones(3) / 3, n_draws=400, seed=0)
+    ratio = np.abs(np.fft.fft(profile[3])) / np.abs(np.fft.fft(profile[0]))
+    np.testing.assert_allclose(ratio[:4], mf.cnn_mode_eigenvalues(np.ones(3) / 3, 16)[:4] ** 3, atol=0.05)
+    delta = convolution.mean_variance_profile(x, 3, [0.0, 1.0, 0.0], n_draws=50, seed=0)
+    np.testing.assert_allclose(delta[:, 1:], 0.0)
+
+
+# --- nonlinear networks and minibatch SGD ----------------------------------------------------------------------------
+
+def _tiny_data(seed=0, n=120):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, 6))
+    y = (X[:, 0] + 0.5 * X[:, 1] > 0).astype(int) + 2 * (X[:, 2] > 0)
+    return tasks.ClassificationData(X[:90], y[:90], X[90:], y[90:], "tiny")
+
+
+def test_batched_mlp_equals_separate_runs():
+    ws = init.orthogonal([6, 8, 8, 4], gain=1.1, n_runs=3, seed=0)
+    batched = deepnets.MLP(ws, dtype=torch.float64)
+    x = torch.randn(5, 6, dtype=torch.float64)
+    out = batched(x)
+    for r in range(3):
+        single = deepnets.MLP([w[r] for w in ws], dtype=torch.float64)
+        np.testing.assert_allclose(out[r].detach().numpy(), single(x).detach().numpy(), atol=1e-13)
+    with pytest.raises(ValueError, match="takes 5 inputs"):
+        deepnets.MLP([np.zeros((8, 6)), np.zeros((4, 5))])
+
+
+def test_batched_cnn_equals_separate_runs_and_dense_readout_shape():
+    rng = np.random.default_rng(0)
+    ks = [np.stack([init.delta_orthogonal(4, 1, 3, 2, seed=rng) for _ in range(2)]),
+          np.stack([init.block_orthogonal(4, 4, 3, 2, seed=rng) for _ in range(2)])]
+    bs = [0.1 * rng.standard_normal((2, 4)) for _ in range(2)]
+    ro = rng.standard_normal((2, 3, 4, 5, 5))
+    model = deepnets.VanillaCNN(ks, bs, ro, dtype=torch.float64)
+    x = torch.randn(7, 1, 5, 5, dtype=torch.float64)
+    out = model(x)
+    assert out.shape == (2, 7, 3)
+    for r in range(2):
+        single = deepnets.VanillaCNN([k[r] for k in ks], [b[r] for b in bs], ro[r], dtype=torch.float64)
+        np.testing.assert_allclose(out[r].detach().numpy(), single(x).detach().numpy(), atol=1e-12)
+    pooled = deepnets.VanillaCNN([k[0] for k in ks], [b[0] for b in bs], ro[0, :, :, 0, 0], dtype=torch.float64)
+    assert pooled(x).shape == (7, 3)
+
+
+def test_minibatch_sgd_step_matches_torch_sgd_and_runs_are_independent():
+    data = _tiny_data()
+    ws = init.orthogonal([6, 8, 4], gain=1.0, n_runs=2, seed=0)
+    model = deepnets.MLP(ws, dtype=torch.float64)
+    result = train.minibatch_sgd(model, data, lr=[0.1, 0.3], steps=1, batch_size=90, record_every=1, seed=0)
+    assert np.array_equal(ws[0], init.orthogonal([6, 8, 4], gain=1.0, n_runs=2, seed=0)[0])   # caller's arrays untouched
+    for r, lr in enumerate([0.1, 0.3]):
+        ref = deepnets.MLP([w[r] for w in ws], dtype=torch.float64)
+        opt = torch.optim.SGD(ref.parameters(), lr=lr)
+        X, y = torch.tensor(data.X_train), torch.tensor(data.y_train)
+        torch.nn.functional.cross_entropy(ref(X), y).backward()
+        opt.step()
+        for p_batched, p_ref in zip(model.parameters(), ref.parameters()):
+            np.testing.assert_allclose(p_batched[r].detach().numpy(), p_ref.detach().numpy(), atol=1e-13)
+    assert result.loss.shape == (2, 2) and result.t.tolist() == [0.0, 1.0]
+
+
+def test_minibatch_sgd_learns_and_marks_divergence():
+    data = _tiny_data()
+    model = deepnets.MLP(init.orthogonal([6, 16, 16, 4], gain=1.0, n_runs=2, seed=0), activation="linear",
+                         dtype=torch.float64)
+    result = train.minibatch_sgd(model, data, lr=[0.1, 1e6], steps=200, batch_size=30, record_every=50, seed=0)
+    assert result.diverged_at[0] == -1 and result.diverged_at[1] > 0
+    assert result.loss[0, -1] < 0.5 * result.loss[0, 0] and np.isinf(result.loss[1, -1])
+    assert result.test_error[0, -1] < 0.35
+    assert result.steps_to_loss(0.6 * result.loss[0, 0])[0] <= 200
+    with pytest.raises(ValueError, match="one per run"):
+        train.minibatch_sgd(model, data, lr=[0.1, 0.2, 0.3], steps=1)
