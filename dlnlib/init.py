@@ -12,7 +12,7 @@ import numpy as np
 from . import _validation as v
 
 __all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
-           "delta_orthogonal", "block_orthogonal", "gaussian_kernel"]
+           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "stack_runs"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -53,8 +53,15 @@ def _runs(n_runs):
     return None if n_runs is None else v.count(n_runs, "n_runs")
 
 
-def _stack_runs(runs) -> list[np.ndarray]:
-    """Stack per-run lists of matrices into one list with a leading run axis."""
+def stack_runs(runs) -> list[np.ndarray]:
+    """Stack per-run lists of matrices (or kernels) into one list with a leading run axis.
+
+    ``stack_runs([orthogonal(widths, 1.1, seed=0), scaled_gaussian(widths, seed=1)])`` gives the weights of two
+    independent networks trained side by side (:func:`dlnlib.train.gradient_descent`, :class:`dlnlib.deepnets.MLP`).
+    """
+    runs = list(runs)
+    if not runs:
+        raise ValueError("stack_runs needs at least one run")
     return [np.stack(parts) for parts in zip(*runs)]
 
 
@@ -156,7 +163,7 @@ def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) 
 
     if _runs(n_runs) is None:
         return one_run()
-    return _stack_runs(one_run() for _ in range(n_runs))
+    return stack_runs(one_run() for _ in range(n_runs))
 
 
 def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_frames: bool = False):
@@ -209,7 +216,7 @@ def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_fra
         weights, frames = one_run()
     else:
         runs = [one_run() for _ in range(n_runs)]
-        weights, frames = _stack_runs(r[0] for r in runs), _stack_runs(r[1] for r in runs)
+        weights, frames = stack_runs(r[0] for r in runs), stack_runs(r[1] for r in runs)
     return (weights, frames) if return_frames else weights
 
 

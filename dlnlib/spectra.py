@@ -25,7 +25,7 @@ from .meanfield import fixed_point_variance, slope_moment
 
 __all__ = ["random_product", "fuss_catalan_moment", "fuss_catalan_edge", "fuss_catalan_density",
            "gaussian_product_fourth_moment", "product_eigenvalue_fraction_within", "network_jacobian",
-           "jacobian_singular_values", "jacobian_spectrum_moments", "normalized_variance"]
+           "jacobian_singular_values", "jacobian_spectrum_moments", "normalized_variance", "summarize"]
 
 KINDS = ("gaussian", "orthogonal")
 
@@ -245,6 +245,18 @@ def jacobian_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: floa
     bs = np.sqrt(sigma_b2) * rng.standard_normal((depth, n))
     jac, _ = network_jacobian(ws, bs, np.sqrt(q_in) * rng.standard_normal(n), activation)
     return np.linalg.svd(jac, compute_uv=False)
+
+def summarize(singular_values, band=(0.1, 10.0)) -> dict:
+    """Median, 10 % and 90 % quantiles, maximum, and the fraction of singular values inside ``band``.
+
+    The statistics the book uses to compare spectra that span many decades (Saxe et al. 2014, Fig. 7).
+    """
+    sv = v.as_float_array(singular_values, "singular_values")
+    low, high = band
+    q10, median, q90 = np.quantile(sv, [0.1, 0.5, 0.9])
+    return {"median": float(median), "q10": float(q10), "q90": float(q90), "max": float(sv.max()),
+            "in_band": float(np.mean((sv >= low) & (sv <= high)))}
+
 
 def normalized_variance(singular_values) -> float:
     r"""Spread of the spectrum of :math:`JJ^T`: :math:`\operatorname{var}(\lambda)/\langle\lambda\rangle^2` with

@@ -450,7 +450,7 @@ class ClassifierResult:
         ``(..., T)`` training cross-entropy and error rate, averaged over the minibatches since the previous record
         (at step 0: the first minibatch before any update). Leading axis: runs, for a batched model.
     test_error : numpy.ndarray
-        ``(..., T)`` error rate on the held-out set (``nan`` if none was given).
+        ``(..., T)`` error rate on the held-out set (``nan`` at records where it was not evaluated).
     lr : float or numpy.ndarray
     diverged_at : numpy.ndarray
         Per run, the step whose loss was first non-finite (the run is frozen from then on, its losses ``inf``), or -1.
@@ -483,7 +483,7 @@ def _per_run_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, 
 
 
 def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int = 64, record_every: int = 50,
-                  seed=None, progress: bool = False) -> ClassifierResult:
+                  test_every: int | None = None, seed=None, progress: bool = False) -> ClassifierResult:
     r"""Train a classifier by plain minibatch SGD on the softmax cross-entropy, :math:`\theta \leftarrow \theta -
     \lambda\,\nabla_\theta\,\frac1B\sum_{\mu\in\text{batch}}\ell(\theta; x^\mu, y^\mu)`.
 
@@ -504,7 +504,10 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
     batch_size : int
         Minibatch size; batches are drawn by shuffling the training set once per epoch.
     record_every : int
-        Record the running training loss and error, and the test error, every this many steps.
+        Record the running training loss and error every this many steps (and at the last step).
+    test_every : int or None
+        Evaluate the test error at recorded steps that are multiples of this (and at the last step); ``None``: at
+        every record. The test set is a full forward pass of every run, so sparse evaluation saves time.
     seed : int, numpy.random.Generator or None
         Order of the minibatches.
     progress : bool
@@ -517,6 +520,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
     steps = v.count(steps, "steps", minimum=0)
     batch_size = v.count(batch_size, "batch_size")
     record_every = v.count(record_every, "record_every")
+    test_every = record_every if test_every is None else v.count(test_every, "test_every")
     n_runs = getattr(model, "n_runs", None)
     lr_arr = v.positive(lr, "lr")
     if n_runs is None and lr_arr.ndim:
@@ -535,6 +539,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
     rate = torch.as_tensor(np.broadcast_to(lr_arr, runs).copy(), dtype=dtype, device=device)
     rng = v.generator(seed)
     schedule = _schedule(steps, record_every)
+    record = set(schedule.tolist())
     diverged_at = np.full(runs, -1)
     sums = torch.zeros((2,) + runs, dtype=torch.float64, device=device)
     count = 0
@@ -562,11 +567,12 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
             rate = torch.where(finite, rate, torch.zeros_like(rate))
         sums += torch.stack([loss.detach(), wrong]).double()
         count += 1
-        if step == 0 or step in schedule:
+        if step in record:
             frozen = diverged_at >= 0
             history["loss"].append(np.where(frozen, np.inf, (sums[0] / count).cpu().numpy()))
             history["error"].append(np.where(frozen, np.nan, (sums[1] / count).cpu().numpy()))
-            history["test_error"].append(np.where(frozen, np.nan, test_error()))
+            tested = step % test_every == 0 or step == steps
+            history["test_error"].append(np.where(frozen | (not tested), np.nan, test_error() if tested else 0.0))
             sums.zero_()
             count = 0
             if progress:

@@ -260,3 +260,26 @@ def test_minibatch_sgd_learns_and_marks_divergence():
     assert result.steps_to_loss(0.6 * result.loss[0, 0])[0] <= 200
     with pytest.raises(ValueError, match="one per run"):
         train.minibatch_sgd(model, data, lr=[0.1, 0.2, 0.3], steps=1)
+
+
+def test_minibatch_sgd_evaluates_the_test_set_only_when_asked():
+    data = _tiny_data()
+    model = deepnets.MLP(init.orthogonal([6, 8, 4], seed=0))
+    result = train.minibatch_sgd(model, data, lr=0.1, steps=25, batch_size=30, record_every=5, test_every=10, seed=0)
+    assert result.t.tolist() == [0, 5, 10, 15, 20, 25]
+    assert np.isnan(result.test_error[[1, 3]]).all() and np.isfinite(result.test_error[[0, 2, 4, 5]]).all()
+
+
+def test_stack_runs_builds_a_run_axis():
+    a, b = init.orthogonal([3, 4, 2], seed=0), init.scaled_gaussian([3, 4, 2], seed=1)
+    stacked = init.stack_runs([a, b])
+    assert [w.shape for w in stacked] == [(2, 4, 3), (2, 2, 4)]
+    np.testing.assert_array_equal(stacked[1][1], b[1])
+    with pytest.raises(ValueError, match="at least one run"):
+        init.stack_runs([])
+
+
+def test_summarize_singular_values():
+    stats = spectra.summarize(np.array([0.01, 0.5, 1.0, 2.0, 50.0]))
+    assert stats["median"] == 1.0 and stats["max"] == 50.0 and stats["in_band"] == pytest.approx(0.6)
+    assert stats["q10"] == pytest.approx(0.01 + 0.4 * 0.49) and stats["q90"] == pytest.approx(2.0 + 0.6 * 48.0)
