@@ -16,7 +16,7 @@ from . import _validation as v
 from . import init
 from .activations import get as get_activation
 
-__all__ = ["circular_conv", "Propagation", "signal_propagation", "mean_variance_profile"]
+__all__ = ["circular_conv", "kernel_symbol", "Propagation", "signal_propagation", "mean_variance_profile"]
 
 
 def circular_conv(x, kernel) -> np.ndarray:
@@ -53,6 +53,39 @@ def circular_conv(x, kernel) -> np.ndarray:
     return out
 
 
+def kernel_symbol(kernel, n: int) -> np.ndarray:
+    r"""Fourier symbol of a circular convolution on ``n`` (or ``n`` × ``n``) positions:
+    :math:`\hat K(\theta) = \sum_\beta K(\beta)\,e^{i\theta\beta}` at every frequency :math:`\theta = 2\pi j/n`.
+
+    The convolution is block-diagonal in the Fourier basis, so its singular values are those of the
+    :math:`c_{\rm out}\times c_{\rm in}` matrices :math:`\hat K(\theta)` taken together; it is orthogonal (norm-preserving)
+    iff every :math:`\hat K(\theta)` has orthonormal columns (Xiao et al. 2018).
+
+    Parameters
+    ----------
+    kernel : array_like
+        ``(c_out, c_in, k)`` or ``(c_out, c_in, k, k)`` with odd :math:`k \le n`.
+    n : int
+        Spatial size.
+
+    Returns
+    -------
+    numpy.ndarray
+        Complex, ``(n, c_out, c_in)`` or ``(n, n, c_out, c_in)``.
+    """
+    kernel = v.as_float_array(kernel, "kernel")
+    n = v.count(n, "n")
+    ndim = kernel.ndim - 2
+    if ndim not in (1, 2) or any(k % 2 == 0 or k > n for k in kernel.shape[2:]):
+        raise ValueError(f"kernel must be (c_out, c_in, k[, k]) with odd k <= n = {n}, got {kernel.shape}")
+    taps = np.zeros(kernel.shape[:2] + (n,) * ndim)
+    for tap in np.ndindex(*kernel.shape[2:]):
+        offset = tuple((t - kernel.shape[2 + d] // 2) % n for d, t in enumerate(tap))
+        taps[(slice(None), slice(None)) + offset] += kernel[(slice(None), slice(None)) + tap]
+    symbol = np.fft.ifftn(taps, axes=tuple(range(2, 2 + ndim))) * n ** ndim
+    return np.moveaxis(symbol, (0, 1), (-2, -1))
+
+
 @dataclass
 class Propagation:
     r"""Statistics of a signal travelling through a deep random CNN, recorded at ``layers``.
@@ -78,13 +111,13 @@ class Propagation:
 
 
 def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.0, kernel: str = "delta_orthogonal",
-                       activation: str = "tanh", record_every: int = 1, seed=None, progress: bool = False) -> Propagation:
+                       activation: str = "tanh", kernel_size: int = 3, record_every: int = 1, seed=None,
+                       progress: bool = False) -> Propagation:
     r"""Send inputs through a fresh random circular CNN of ``depth`` layers, drawing each layer's kernel on the fly.
 
-    Every layer maps ``c`` channels to ``c`` with a 3 × 3 kernel (or 3 taps in 1-D):
-    ``kernel="delta_orthogonal"`` (:func:`dlnlib.init.delta_orthogonal` with gain :math:`\sigma_w`),
-    ``"gaussian"`` (uniform variance profile, :func:`dlnlib.init.gaussian_kernel`) or ``"gaussian_delta"``
-    (Gaussian, all variance at the centre). Biases are :math:`\mathcal N(0, \sigma_b^2)`. Memory does not grow
+    Every layer maps ``c`` channels to ``c`` with a ``kernel_size`` × ``kernel_size`` kernel (``kernel_size`` taps in
+    1-D) from :func:`dlnlib.init.conv_kernel`: ``kernel="delta_orthogonal"``, ``"gaussian"`` (uniform variance profile) or
+    ``"gaussian_delta"`` (Gaussian, all variance at the centre). Biases are :math:`\mathcal N(0, \sigma_b^2)`. Memory does not grow
     with depth.
 
     Parameters
@@ -96,6 +129,8 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
     sigma_w2, sigma_b2 : float
     kernel : {"delta_orthogonal", "gaussian", "gaussian_delta"}
     activation : str
+    kernel_size : int
+        Odd kernel size; 1 on a single position is a fully-connected network of width ``c``.
     record_every : int
     seed : int, numpy.random.Generator or None
     progress : bool
@@ -112,16 +147,9 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
     sigma_b = float(np.sqrt(v.as_float_array(sigma_b2, "sigma_b2")))
     record_every = v.count(record_every, "record_every")
-    kinds = ("delta_orthogonal", "gaussian", "gaussian_delta")
-    if kernel not in kinds:
-        raise ValueError(f"kernel must be one of {kinds}, got {kernel!r}")
     act = get_activation(activation)
     rng = v.generator(seed)
     c, ndim = h.shape[1], h.ndim - 2
-    profile = np.full((3,) * ndim, 1.0 / 3 ** ndim)
-    if kernel == "gaussian_delta":
-        profile = np.zeros((3,) * ndim)
-        profile[(1,) * ndim] = 1.0
     tangent = rng.standard_normal(h.shape[1:])
     tangent /= np.linalg.norm(tangent)
     log_gain, rec = 0.0, {"layers": [], "q": [], "c": [], "log_gain": []}
@@ -136,14 +164,13 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
 
     record(0)
     for layer in range(1, depth + 1):
-        k = (init.delta_orthogonal(c, c, 3, ndim, gain=np.sqrt(sigma_w2), seed=rng) if kernel == "delta_orthogonal"
-             else init.gaussian_kernel(c, c, profile, sigma_w2, seed=rng))
+        k = init.conv_kernel(kernel, c, c, sigma_w2, kernel_size, ndim, seed=rng)
         bias = sigma_b * rng.standard_normal(c).reshape((c,) + (1,) * ndim)
-        tangent = circular_conv(act.dphi(h[0]) * tangent, k)
+        out = circular_conv(np.concatenate([act.phi(h), (act.dphi(h[0]) * tangent)[None]]), k)   # one pass
+        h, tangent = out[:-1] + bias, out[-1]
         norm = np.linalg.norm(tangent)
         log_gain += np.log(norm)
         tangent /= norm
-        h = circular_conv(act.phi(h), k) + bias
         if layer % record_every == 0 or layer == depth:
             record(layer)
         if progress and layer % 1000 == 0:

@@ -12,7 +12,7 @@ import numpy as np
 from . import _validation as v
 
 __all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
-           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "stack_runs"]
+           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -403,3 +403,50 @@ def gaussian_kernel(c_out: int, c_in: int, profile, sigma_w2: float = 1.0, seed=
     sigma_w2 = float(v.positive(sigma_w2, "sigma_w2"))
     rng = v.generator(seed)
     return np.sqrt(sigma_w2 * profile / c_in) * rng.standard_normal((c_out, c_in) + profile.shape)
+
+
+KERNEL_KINDS = ("delta_orthogonal", "gaussian", "gaussian_delta")
+
+
+def conv_kernel(kind: str, c_out: int, c_in: int, sigma_w2: float, kernel_size: int = 3, ndim: int = 2,
+                seed=None) -> np.ndarray:
+    r"""One convolution kernel of weight variance :math:`\sigma_w^2` from one of the ensembles of Xiao et al. (2018).
+
+    ``"delta_orthogonal"``: :func:`delta_orthogonal` with gain :math:`\sigma_w`; ``"gaussian"``:
+    :func:`gaussian_kernel` with the uniform profile :math:`v_\beta = 1/k^{d}` (the usual fan-in scaling);
+    ``"gaussian_delta"``: Gaussian with all variance on the centre tap.
+    """
+    if kind not in KERNEL_KINDS:
+        raise ValueError(f"kind must be one of {KERNEL_KINDS}, got {kind!r}")
+    sigma_w2 = float(v.positive(sigma_w2, "sigma_w2"))
+    if kind == "delta_orthogonal":
+        return delta_orthogonal(c_out, c_in, kernel_size, ndim, gain=np.sqrt(sigma_w2), seed=seed)
+    profile = np.full((kernel_size,) * ndim, 1.0 / kernel_size ** ndim)
+    if kind == "gaussian_delta":
+        profile = np.zeros((kernel_size,) * ndim)
+        profile[(kernel_size // 2,) * ndim] = 1.0
+    return gaussian_kernel(c_out, c_in, profile, sigma_w2, seed=seed)
+
+
+def cnn(channels: int, depth: int, sigma_w2: float, sigma_b2: float, kind: str = "delta_orthogonal",
+        in_channels: int = 1, kernel_size: int = 3, seed=None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    r"""Kernels and biases of a vanilla CNN of ``depth`` 2-D convolution layers (Xiao et al. 2018).
+
+    The first layer maps ``in_channels`` to ``channels``, the others ``channels`` to ``channels``; kernels come from
+    :func:`conv_kernel` and biases from :math:`\mathcal N(0, \sigma_b^2)`. At a point of the critical line
+    (:func:`dlnlib.meanfield.critical_line`) with ``kind="delta_orthogonal"`` this is the initialisation that trains
+    10,000-layer networks.
+
+    Returns
+    -------
+    kernels : list of numpy.ndarray
+        ``(channels, c_in, k, k)`` per layer.
+    biases : list of numpy.ndarray
+        ``(channels,)`` per layer.
+    """
+    channels, depth = v.count(channels, "channels"), v.depth(depth)
+    sigma_b = float(np.sqrt(v.as_float_array(sigma_b2, "sigma_b2")))
+    rng = v.generator(seed)
+    kernels = [conv_kernel(kind, channels, in_channels if l == 0 else channels, sigma_w2, kernel_size, 2, seed=rng)
+               for l in range(depth)]
+    return kernels, [sigma_b * rng.standard_normal(channels) for _ in range(depth)]

@@ -283,3 +283,32 @@ def test_summarize_singular_values():
     stats = spectra.summarize(np.array([0.01, 0.5, 1.0, 2.0, 50.0]))
     assert stats["median"] == 1.0 and stats["max"] == 50.0 and stats["in_band"] == pytest.approx(0.6)
     assert stats["q10"] == pytest.approx(0.01 + 0.4 * 0.49) and stats["q90"] == pytest.approx(2.0 + 0.6 * 48.0)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 3), (3, 3, 3, 3)])
+def test_kernel_symbol_gives_the_singular_values_of_the_convolution(shape):
+    rng = np.random.default_rng(0)
+    kernel, n = rng.standard_normal(shape), 5
+    ndim = len(shape) - 2
+    basis = np.eye(shape[1] * n ** ndim).reshape((-1, shape[1]) + (n,) * ndim)
+    operator = convolution.circular_conv(basis, kernel).reshape(basis.shape[0], -1).T
+    symbol = convolution.kernel_symbol(kernel, n)
+    from_symbol = np.sort(np.linalg.svd(symbol, compute_uv=False).ravel())
+    np.testing.assert_allclose(np.sort(np.linalg.svd(operator, compute_uv=False))[-from_symbol.size:], from_symbol,
+                               atol=1e-10)
+    unitary = convolution.kernel_symbol(init.block_orthogonal(6, 6, 5, 1, seed=1), 8)
+    np.testing.assert_allclose(np.linalg.svd(unitary, compute_uv=False), 1.0, atol=1e-12)
+
+
+def test_cnn_initialiser_shapes_and_ensembles():
+    kernels, biases = init.cnn(6, 4, 1.5, 0.04, kind="delta_orthogonal", in_channels=2, seed=0)
+    assert [k.shape for k in kernels] == [(6, 2, 3, 3)] + [(6, 6, 3, 3)] * 3 and all(b.shape == (6,) for b in biases)
+    centre = kernels[1][:, :, 1, 1]
+    np.testing.assert_allclose(centre.T @ centre, 1.5 * np.eye(6), atol=1e-12)
+    assert np.count_nonzero(kernels[1]) == 36
+    uniform = init.conv_kernel("gaussian", 200, 200, 2.0, seed=1)
+    np.testing.assert_allclose(np.var(uniform, axis=(0, 1)), 2.0 / 9 / 200, rtol=0.05)
+    delta = init.conv_kernel("gaussian_delta", 50, 50, 2.0, seed=1)
+    assert np.count_nonzero(delta[:, :, 1, 1]) == 2500 and np.count_nonzero(delta) == 2500
+    with pytest.raises(ValueError, match="kind must be one of"):
+        init.cnn(4, 2, 1.0, 0.0, kind="uniform")
