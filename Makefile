@@ -5,11 +5,11 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
-.PHONY: help setup book test test-unit test-notebooks test-book execute lab clean
+.PHONY: help setup book test test-unit test-notebooks test-book test-browser execute lab clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (sets up .venv on first use)"
-	@echo "make test     unit tests + nbval (strict) on every chapter + book build with warnings as errors"
+	@echo "make test     unit tests + nbval (strict) on every chapter + book build with warnings as errors + browser test"
 	@echo "make execute  re-execute every chapter in place (the only way committed outputs are produced)"
 	@echo "make lab      open the chapters in JupyterLab with the project's kernel"
 
@@ -34,7 +34,7 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
 
 test-unit: $(STAMP)
-	$(BIN)/python -m pytest tests -q
+	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
 test-notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q chapters
@@ -43,7 +43,12 @@ test-book: $(STAMP)
 	rm -rf _build
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
-test: test-unit test-notebooks test-book
+# Headless Chromium (Debian's, installed by the script when missing) over the built HTML; needs test-book first.
+test-browser: test-book
+	sh scripts/install_browser.sh
+	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
+
+test: test-unit test-notebooks test-book test-browser
 
 clean:
 	rm -rf _build .pytest_cache

@@ -1,0 +1,143 @@
+"""The built book in a real browser: headless Chromium driven by Playwright over a local HTTP server.
+
+Run by ``make test-browser`` after ``make test-book`` has built ``_build/html`` (and ``scripts/install_browser.sh``
+has made sure a Chromium exists). Every page must load without console errors or failed requests, render its math
+with the offline MathJax, load every image, and link only to pages and anchors that exist; chapter pages must carry
+the launch and download buttons. Screenshots of two pages are saved under ``_build/screenshots/``.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import re
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlparse
+
+import pytest
+from playwright.sync_api import sync_playwright
+
+ROOT = Path(__file__).resolve().parents[2]
+HTML = ROOT / "_build" / "html"
+SHOTS = ROOT / "_build" / "screenshots"
+PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
+               if not p.relative_to(HTML).as_posix().startswith(("_static/", "_sources/", "_images/")))
+CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+# Flags for a closed network (Chromium otherwise keeps trying Google's services) and for running as root.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def _browser_executable() -> str:
+    for exe in (os.environ.get("CHROMIUM"), "/usr/bin/chromium", "/usr/bin/google-chrome",
+                "/usr/bin/google-chrome-stable", shutil.which("chromium")):
+        if exe and os.access(exe, os.X_OK):
+            return exe
+    pytest.fail("no Chromium found: run scripts/install_browser.sh (make test-browser does) or set CHROMIUM=/path")
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def site():
+    if not (HTML / "index.html").exists():
+        pytest.fail("no built book in _build/html: run `make test-book` (or `make book`) first")
+    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.server_address[1]}/"
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=_browser_executable(), headless=True, args=CHROMIUM_ARGS)
+        yield base, browser
+        browser.close()
+    server.shutdown()
+
+
+def _visit(site, page_path: str):
+    """Open one page; return the Playwright page and the problems seen while loading it."""
+    base, browser = site
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = []
+    page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
+    page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
+    page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})"))
+    page.on("response", lambda res: problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None)
+    page.goto(base + page_path, wait_until="load")
+    if 'http-equiv="refresh"' in (HTML / page_path).read_text(encoding="utf-8"):   # index.html redirects to intro
+        page.wait_for_url(lambda url: not url.endswith(page_path))
+        page.wait_for_load_state("load")
+    if page.locator('script[src*="mathjax"]').count():   # Sphinx adds MathJax only to pages with math
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+    return page, problems
+
+
+def test_every_page_is_found():
+    assert "index.html" in PAGES and "reproducibility.html" in PAGES and "notation.html" in PAGES
+    assert len(CHAPTERS) == len(list((ROOT / "chapters").glob("*.ipynb")))
+
+
+@pytest.mark.parametrize("page_path", PAGES)
+def test_page_loads_cleanly_with_math_and_images(site, page_path):
+    page, problems = _visit(site, page_path)
+    try:
+        assert not problems, "\n".join(problems)
+        math_sources = page.locator(".math").count()
+        rendered = page.locator("mjx-container").count()
+        assert rendered >= math_sources, f"{math_sources} math elements but {rendered} rendered by MathJax"
+        if math_sources:
+            assert page.locator('script[src*="_static/mathjax/"]').count() == 1, "MathJax not served from the build"
+        assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
+        broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
+        assert not broken, f"images that did not load: {broken}"
+        if page_path in ("index.html", "chapters/06_nonlinear_isometry.html"):
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / (Path(page_path).stem + ".png")))
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("page_path", CHAPTERS)
+def test_chapter_has_launch_and_download_buttons(site, page_path):
+    page, _ = _visit(site, page_path)
+    try:
+        assert page.locator('a[href*="mybinder.org"]').count() >= 1, "no Binder launch button"
+        assert page.locator('a[href*="colab.research.google.com"]').count() >= 1, "no Colab launch button"
+        assert page.locator(".btn-download-source-button").count() >= 1, "no download button"
+        assert page.locator("button.copybtn").count() >= 1, "no copy buttons on code cells"
+    finally:
+        page.close()
+
+
+_IDS = {}
+
+
+def _ids(path: Path) -> set[str]:
+    if path not in _IDS:
+        _IDS[path] = set(re.findall(r'\sid="([^"]+)"', path.read_text(encoding="utf-8")))
+    return _IDS[path]
+
+
+def test_every_internal_link_resolves():
+    """Every relative link of every page points to an existing file, and every #fragment to an existing id."""
+    missing = []
+    for page_path in PAGES:
+        text = (HTML / page_path).read_text(encoding="utf-8")
+        for href in re.findall(r'<a\s[^>]*href="([^"]+)"', text):
+            url = urljoin("http://book/" + page_path, href)
+            parsed = urlparse(url)
+            if parsed.netloc != "book":
+                continue
+            target = HTML / unquote(parsed.path.lstrip("/"))
+            if target.is_dir():
+                target = target / "index.html"
+            if not target.exists():
+                missing.append(f"{page_path}: {href} (no file)")
+            elif parsed.fragment and target.suffix == ".html" and unquote(parsed.fragment) not in _ids(target):
+                missing.append(f"{page_path}: {href} (no id)")
+    assert not missing, "\n".join(missing[:30])
