@@ -12,7 +12,7 @@ import numpy as np
 from . import _validation as v
 
 __all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
-           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs"]
+           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs", "balanced"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -450,3 +450,42 @@ def cnn(channels: int, depth: int, sigma_w2: float, sigma_b2: float, kind: str =
     kernels = [conv_kernel(kind, channels, in_channels if l == 0 else channels, sigma_w2, kernel_size, 2, seed=rng)
                for l in range(depth)]
     return kernels, [sigma_b * rng.standard_normal(channels) for _ in range(depth)]
+
+
+def balanced(product, widths, seed=None) -> list[np.ndarray]:
+    r"""Exactly balanced factors of a given end-to-end matrix: :math:`W_D\cdots W_1 = W` and
+    :math:`W_{j+1}^TW_{j+1} = W_jW_j^T` for every :math:`j` (Arora, Cohen & Hazan 2018).
+
+    With :math:`W = U\Sigma V^T` (rank :math:`r`), :math:`W_j = R_{j+1}\,\Sigma^{1/D}R_j^T` with :math:`R_1 = V`,
+    :math:`R_{D+1} = U` and Haar-random :math:`n_j\times r` frames with orthonormal columns in between. Gradient flow
+    keeps such factors balanced, and then the product follows :mod:`dlnlib.acceleration`'s end-to-end rule whatever
+    the hidden widths.
+
+    Parameters
+    ----------
+    product : array_like
+        ``(n_out, n_in)`` end-to-end matrix :math:`W`.
+    widths : sequence of int
+        ``[n_in, n_1, ..., n_out]``; every hidden width must be at least :math:`\operatorname{rank} W`.
+    seed : int, numpy.random.Generator or None
+        Source of randomness for the hidden frames.
+
+    Returns
+    -------
+    list of numpy.ndarray
+    """
+    w = v.as_float_array(product, "product")
+    widths = _widths(widths)
+    if w.shape != (widths[-1], widths[0]):
+        raise ValueError(f"product must have shape ({widths[-1]}, {widths[0]}) to match widths, got {w.shape}")
+    u, s, vt = np.linalg.svd(w, full_matrices=False)
+    rank = int(np.sum(s > s.max() * 1e-12)) if s.size and s.max() > 0 else 0
+    if rank == 0:
+        raise ValueError("product must be non-zero")
+    if min(widths[1:-1], default=rank) < rank:
+        raise ValueError(f"every hidden width must be >= rank(product) = {rank}, got widths {widths}")
+    rng = v.generator(seed)
+    depth = len(widths) - 1
+    frames = [vt[:rank].T] + [random_orthogonal(n, rank, seed=rng) for n in widths[1:-1]] + [u[:, :rank]]
+    root = s[:rank] ** (1.0 / depth)
+    return [(frames[l + 1] * root) @ frames[l].T for l in range(depth)]

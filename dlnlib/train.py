@@ -29,7 +29,7 @@ from .measure import first_passage_time
 from .networks import check_chain, mode_strengths
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd"]
+           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent"]
 
 ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
@@ -593,3 +593,71 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
     return ClassifierResult(t=schedule.astype(float), loss=stack["loss"], error=stack["error"],
                             test_error=stack["test_error"], lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                             diverged_at=diverged_at, seconds=seconds)
+
+
+def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 1, record_products: bool = False,
+                             device="cpu") -> TrainResult:
+    r"""Gradient descent on the factors of :math:`W = W_D\cdots W_1` for any differentiable loss of the product.
+
+    :math:`W_l \leftarrow W_l - \lambda\,\partial L(W_D\cdots W_1)/\partial W_l` in float64 with torch autograd. This is
+    the setting of Arora, Cohen & Hazan (2018): depth adds no expressiveness, only overparameterization, so any change
+    in the trajectory is an optimisation effect. Runs batched on a leading axis, each with its own rate; a run whose
+    loss becomes non-finite is frozen and marked.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_D]``, ``(..., n_{l+1}, n_l)``; ``D = 1`` is plain gradient descent on :math:`W`.
+    loss : callable
+        ``loss(product) -> tensor`` of per-run losses, ``product`` a float64 tensor ``(..., n_out, n_in)``.
+    lr : float or array_like
+        Learning rate(s), broadcast against the run axes.
+    steps, record_every : int
+    record_products : bool
+        Keep the end-to-end matrix at every record (``TrainResult.weight_history`` then holds one array
+        ``(T, ..., n_out, n_in)``).
+    device : str or torch.device
+
+    Returns
+    -------
+    TrainResult
+        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty.
+    """
+    check_chain(weights)
+    steps = v.count(steps, "steps", minimum=0)
+    record_every = v.count(record_every, "record_every")
+    lr_arr = v.positive(lr, "lr")
+    ws = [torch.tensor(v.as_float_array(w, f"weights[{l}]"), dtype=torch.float64, device=device).requires_grad_()
+          for l, w in enumerate(weights)]
+    runs = tuple(ws[0].shape[:-2])
+    rate = torch.as_tensor(np.broadcast_to(lr_arr, runs).copy(), dtype=torch.float64, device=device)
+    schedule = _schedule(steps, record_every)
+    record = set(schedule.tolist())
+    diverged_at = np.full(runs, -1)
+    losses, products = [], []
+    for k in range(steps + 1):
+        product = ws[0]
+        for w in ws[1:]:
+            product = w @ product
+        value = loss(product)
+        if tuple(value.shape) != runs:
+            raise ValueError(f"loss must return one value per run, shape {runs}, got {tuple(value.shape)}")
+        finite = torch.isfinite(value)
+        if not bool(finite.all()):
+            newly = (~finite).cpu().numpy() & (diverged_at < 0)
+            diverged_at[newly] = k
+            rate = torch.where(finite, rate, torch.zeros_like(rate))
+        if k in record:
+            losses.append(np.where(diverged_at >= 0, np.inf, value.detach().cpu().numpy()))
+            if record_products:
+                products.append(product.detach().cpu().numpy())
+        if k == steps:
+            break
+        grads = torch.autograd.grad(torch.where(finite, value, torch.zeros_like(value)).sum(), ws)
+        with torch.no_grad():
+            for w, g in zip(ws, grads):
+                w -= rate.reshape(runs + (1, 1)) * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+    return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
+                       weights=[w.detach().cpu().numpy() for w in ws],
+                       lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
+                       weight_history=[np.array(products)] if record_products else None, diverged_at=diverged_at)

@@ -1,0 +1,68 @@
+"""Implicit acceleration: balanced factors, the end-to-end rule, its preconditioner, circulation, product GD."""
+import numpy as np
+import pytest
+import torch
+
+from dlnlib import acceleration as acc, init, networks, train
+
+
+def test_balanced_factors_multiply_to_the_product_and_are_balanced():
+    rng = np.random.default_rng(0)
+    product = rng.standard_normal((4, 6))
+    ws = init.balanced(product, [6, 5, 7, 4], seed=1)
+    np.testing.assert_allclose(networks.end_to_end(ws), product, atol=1e-12)
+    for j in range(2):
+        np.testing.assert_allclose(ws[j + 1].T @ ws[j + 1], ws[j] @ ws[j].T, atol=1e-12)
+    with pytest.raises(ValueError, match="hidden width"):
+        init.balanced(product, [6, 3, 4])
+    with pytest.raises(ValueError, match="shape"):
+        init.balanced(product, [5, 8, 4])
+
+
+def test_preconditioner_eigenvalues_match_closed_form():
+    rng = np.random.default_rng(1)
+    w = rng.standard_normal((3, 4))
+    s = np.linalg.svd(w, compute_uv=False)
+    for depth in (1, 2, 3, 5):
+        explicit = np.sort(np.linalg.eigvalsh(acc.preconditioner(w, depth)))
+        closed = np.sort(acc.preconditioner_eigenvalues((s, np.append(s, 0.0)), depth).ravel())
+        np.testing.assert_allclose(explicit, closed, atol=1e-10)
+    g = rng.standard_normal((3, 4))
+    np.testing.assert_allclose(acc.preconditioner(w, 3) @ g.ravel(order="F"),
+                               acc.end_to_end_update(w, g, 3).ravel(order="F"), atol=1e-12)
+    np.testing.assert_allclose(acc.end_to_end_update(w, g, 1), g)
+
+
+def test_single_output_rule_has_the_closed_form():
+    rng = np.random.default_rng(2)
+    w, g, depth = rng.standard_normal((1, 5)), rng.standard_normal((1, 5)), 4
+    norm = np.linalg.norm(w)
+    unit = w / norm
+    expected = norm ** (2 - 2 / depth) * (g + (depth - 1) * (g @ unit.T) * unit)
+    np.testing.assert_allclose(acc.end_to_end_update(w, g, depth), expected, atol=1e-12)
+
+
+def test_circulation_vanishes_for_gradients_and_not_for_deep_fields():
+    a = np.array([[2.0, 0.5], [0.5, 1.0]])
+    b = np.array([1.0, -0.5])
+    grad = lambda w: a @ w - b  # noqa: E731
+    assert abs(acc.circulation(grad, [0.6, 0.2], 0.35)) < 1e-12
+    deep = lambda w: acc.end_to_end_update(w[None], grad(w)[None], 3)[0]  # noqa: E731
+    assert abs(acc.circulation(deep, [0.6, 0.2], 0.35)) > 0.05
+
+
+def test_product_gradient_descent_follows_the_end_to_end_rule_and_marks_divergence():
+    rng = np.random.default_rng(3)
+    X, Y = rng.standard_normal((4, 50)), rng.standard_normal((3, 50))
+    loss = lambda p: 0.5 * ((p @ torch.tensor(X) - torch.tensor(Y)) ** 2).sum((-2, -1)) / 50  # noqa: E731
+    w0 = 0.1 * rng.standard_normal((3, 4))
+    result = train.product_gradient_descent(init.balanced(w0, [4, 6, 3], seed=0), loss, 1e-3, 2000,
+                                            record_every=2000, record_products=True)
+    rule = acc.end_to_end_descent(w0, lambda w: (w @ X - Y) @ X.T / 50, 2, 1e-3, 2000)
+    final = result.weight_history[0][-1]
+    assert np.linalg.norm(final - rule[-1]) / np.linalg.norm(rule[-1]) < 1e-3
+    assert result.loss[-1] < result.loss[0]
+    batched = train.product_gradient_descent([np.stack([w0, w0])], loss, np.array([1e-2, 1e3]), 50)
+    assert batched.diverged_at[0] == -1 and batched.diverged_at[1] > 0
+    with pytest.raises(ValueError, match="one value per run"):
+        train.product_gradient_descent([w0], lambda p: p.sum((-2, -1))[None], 0.1, 1)
