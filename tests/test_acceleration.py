@@ -66,3 +66,17 @@ def test_product_gradient_descent_follows_the_end_to_end_rule_and_marks_divergen
     assert batched.diverged_at[0] == -1 and batched.diverged_at[1] > 0
     with pytest.raises(ValueError, match="one value per run"):
         train.product_gradient_descent([w0], lambda p: p.sum((-2, -1))[None], 0.1, 1)
+
+
+def test_lp_regression_optimum_is_stationary_and_least_squares_for_p2():
+    from dlnlib import tasks
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((300, 5)) * np.logspace(0, -1, 5)
+    y = X @ rng.standard_normal(5) + 0.1 * rng.standard_normal(300)
+    w4, l4 = tasks.lp_regression_optimum(X, y, 4)
+    assert np.linalg.norm(X.T @ (X @ w4 - y) ** 3 / 300) < 1e-12
+    assert l4 == pytest.approx(np.mean((X @ w4 - y) ** 4) / 4)
+    w2, _ = tasks.lp_regression_optimum(X, y, 2)
+    np.testing.assert_allclose(w2, np.linalg.lstsq(X, y, rcond=None)[0], atol=1e-12)
+    with pytest.raises(ValueError, match="even"):
+        tasks.lp_regression_optimum(X, y, 3)
