@@ -8,7 +8,7 @@ from . import _validation as v
 from .init import random_orthogonal
 from .train import _linear_quantities
 
-__all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian"]
+__all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors"]
 
 
 def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
@@ -78,3 +78,99 @@ def loss_hessian(weights, task) -> np.ndarray:
 
     flat = torch.cat([w.reshape(-1) for w in ws])
     return torch.autograd.functional.hessian(loss, flat).numpy()
+
+
+def worst_perturbation(loss, point, radius: float, n_samples: int = 10_000, seed=None) -> float:
+    r""":math:`\min_\delta\,[\mathcal L(\theta + \delta) - \mathcal L(\theta)]` over random :math:`\delta` drawn uniformly in
+    the ball of ``radius``: a numerical test of local minimality (non-negative at a local minimum).
+
+    Parameters
+    ----------
+    loss : callable
+        Vectorised: ``loss(thetas)`` with ``thetas`` of shape ``(m, p)`` returns ``(m,)`` values.
+    point : array_like
+        ``(p,)`` the candidate :math:`\theta`.
+    radius : float
+    n_samples : int
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    float
+    """
+    point = v.as_float_array(point, "point")
+    radius = v.positive_scalar(radius, "radius")
+    n_samples = v.count(n_samples, "n_samples")
+    rng = v.generator(seed)
+    direction = rng.standard_normal((n_samples, point.size))
+    direction /= np.linalg.norm(direction, axis=1, keepdims=True)
+    lengths = radius * rng.random(n_samples) ** (1.0 / point.size)
+    values = np.asarray(loss(point + lengths[:, None] * direction), dtype=float)
+    return float(values.min() - float(np.asarray(loss(point[None]), dtype=float)[0]))
+
+
+def convex_minimum(f, grad, shape) -> tuple[np.ndarray, float]:
+    r"""Minimise a convex, differentiable :math:`f(W)` over matrices directly (L-BFGS to round-off), the reference
+    value that every local minimum of :math:`f(W_D\cdots W_1)` must reach when the widths allow it (Laurent & von
+    Brecht 2018).
+
+    Parameters
+    ----------
+    f, grad : callable
+        :math:`W \mapsto f(W)` and :math:`W \mapsto \nabla f(W)` on NumPy arrays of ``shape``.
+    shape : tuple of int
+
+    Returns
+    -------
+    W, value : numpy.ndarray, float
+    """
+    from scipy import optimize
+
+    result = optimize.minimize(lambda x: f(x.reshape(shape)), np.zeros(int(np.prod(shape))),
+                               jac=lambda x: grad(x.reshape(shape)).ravel(), method="L-BFGS-B",
+                               options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000})
+    return result.x.reshape(shape), float(result.fun)
+
+
+def minimize_factors(f, grad, weights) -> tuple[list[np.ndarray], float, float]:
+    r"""Run L-BFGS on the factors of :math:`\mathcal L(W_1, \dots, W_D) = f(W_D\cdots W_1)` from ``weights`` until it
+    is stationary, with the chain rule :math:`\partial\mathcal L/\partial W_l = (W_D\cdots W_{l+1})^T\,\nabla f\,
+    (W_{l-1}\cdots W_1)^T`. A local method: where it stops is a local minimum (or, rarely, a saddle) of
+    :math:`\mathcal L`, which is what Laurent & von Brecht's theorem is about.
+
+    Parameters
+    ----------
+    f, grad : callable
+        :math:`W \mapsto f(W)` and :math:`\nabla f(W)` for the end-to-end matrix (NumPy).
+    weights : list of array_like
+        Initial factors ``[W_1, ..., W_D]`` (no run axis).
+
+    Returns
+    -------
+    weights, value, gradient_norm
+        Final factors, :math:`\mathcal L` there, and the norm of its gradient.
+    """
+    from scipy import optimize
+
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    shapes = [w.shape for w in ws]
+    cuts = np.cumsum([0] + [w.size for w in ws])
+
+    def unpack(x):
+        return [x[cuts[l]:cuts[l + 1]].reshape(s) for l, s in enumerate(shapes)]
+
+    def value_and_grad(x):
+        factors = unpack(x)
+        prefix = [np.eye(shapes[0][1])]
+        for w in factors:
+            prefix.append(w @ prefix[-1])
+        g = grad(prefix[-1])
+        grads, suffix = [], np.eye(shapes[-1][0])
+        for l in range(len(factors) - 1, -1, -1):
+            grads.append(suffix.T @ g @ prefix[l].T)
+            suffix = suffix @ factors[l]
+        return f(prefix[-1]), np.concatenate([gr.ravel() for gr in grads[::-1]])
+
+    result = optimize.minimize(value_and_grad, np.concatenate([w.ravel() for w in ws]), jac=True, method="L-BFGS-B",
+                               options={"ftol": 1e-15, "gtol": 1e-11, "maxiter": 20_000, "maxcor": 30})
+    return unpack(result.x), float(result.fun), float(np.linalg.norm(value_and_grad(result.x)[1]))

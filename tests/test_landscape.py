@@ -51,3 +51,23 @@ def test_fixed_point_bad_input():
         landscape.fixed_point(task, [0, 0], [10, 4, 10])
     with pytest.raises(ValueError, match="whitened"):
         landscape.fixed_point(tasks.Task.from_samples(2 * np.eye(3), np.ones((2, 3))), [0], [3, 2, 2])
+
+
+def test_worst_perturbation_detects_minima_and_saddles():
+    from dlnlib import landscape as ls
+    bowl = lambda th: np.sum(th ** 2, axis=1)  # noqa: E731
+    assert ls.worst_perturbation(bowl, [0.0, 0.0], 0.1, 2000, seed=0) >= 0.0
+    saddle = lambda th: th[:, 0] ** 2 - th[:, 1] ** 2  # noqa: E731
+    assert ls.worst_perturbation(saddle, [0.0, 0.0], 0.1, 2000, seed=0) < -1e-3
+
+
+def test_minimize_factors_reaches_the_convex_minimum_when_wide_enough():
+    from dlnlib import landscape as ls
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((4, 100)), rng.standard_normal((2, 100))
+    f = lambda W: np.mean((W @ X - Y) ** 4) / 4  # noqa: E731
+    g = lambda W: ((W @ X - Y) ** 3) @ X.T / 200  # noqa: E731
+    _, best = ls.convex_minimum(f, g, (2, 4))
+    ws, value, grad_norm = ls.minimize_factors(f, g, [rng.standard_normal((3, 4)), rng.standard_normal((2, 3))])
+    assert value == pytest.approx(best, rel=1e-9) and grad_norm < 1e-6
+    assert np.allclose(g(ws[1] @ ws[0]), 0.0, atol=1e-6)

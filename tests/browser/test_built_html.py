@@ -39,15 +39,22 @@ def _browser_executable() -> str:
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"          # keep-alive: a page's dozens of assets reuse a few connections
+
     def log_message(self, *args):
         pass
+
+
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128               # the default backlog of 5 can refuse a burst of parallel requests
+    daemon_threads = True
 
 
 @pytest.fixture(scope="module")
 def site():
     if not (HTML / "index.html").exists():
         pytest.fail("no built book in _build/html: run `make test-book` (or `make book`) first")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
+    server = _Server(("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     base = f"http://127.0.0.1:{server.server_address[1]}/"
