@@ -1,0 +1,91 @@
+r"""The law of parsimony (Yaras et al. 2023): from a scaled orthogonal start with a rank-:math:`r` target, gradient
+descent changes every weight matrix of a deep linear network only inside a :math:`2r`-dimensional subspace.
+
+With :math:`W_l(0) = \varepsilon O_l` and a whitened input, every :math:`W_l(t)` keeps :math:`d - 2r` equal singular
+values whose singular vectors never move, so the whole trajectory lives in a :math:`2r \times 2r` core. A network of
+width :math:`2r`, wrapped in two fixed orthonormal frames computed from the first gradient, reproduces the wide
+network's end-to-end trajectory (up to the frozen bulk) at a fraction of the cost.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import _validation as v
+
+__all__ = ["compression_frames", "invariant_bulk", "class_separation"]
+
+
+def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The fixed frames of the compressed network: :math:`V \in \mathbb R^{d\times 2r}` and :math:`U`.
+
+    :math:`V` is an orthonormal basis of :math:`\operatorname{row}(G_0) + \operatorname{col}(W_1(0)^TG_0)`, with
+    :math:`G_0 = \nabla_{W_1}\mathcal L` at initialisation, and :math:`U = W_L(0)\cdots W_1(0)\,V/\varepsilon^L`.
+    For a target :math:`Y` these are the rows of :math:`Y` and the directions that the initial product maps onto the
+    columns of :math:`Y`: the input and output sides of everything the network must learn. The
+    compressed model is :math:`U\,\widetilde W_L\cdots\widetilde W_1V^T` with :math:`\widetilde W_l(0) = \varepsilon
+    I_{2r}` (Yaras et al. 2023, following their code's ``compress_network``).
+
+    Parameters
+    ----------
+    weights0 : list of array_like
+        Initial factors :math:`\varepsilon O_l`, square ``(d, d)``.
+    first_gradient : array_like
+        :math:`G_0`, ``(d, d)``.
+    rank : int
+        Rank :math:`r` of the target.
+
+    Returns
+    -------
+    U, V : numpy.ndarray
+        ``(d, 2r)`` each, with orthonormal columns.
+    """
+    ws = [v.as_float_array(w, f"weights0[{l}]") for l, w in enumerate(weights0)]
+    g = v.as_float_array(first_gradient, "first_gradient")
+    rank = v.count(rank, "rank")
+    d = ws[0].shape[1]
+    if any(w.shape != (d, d) for w in ws) or g.shape != (d, d) or 2 * rank > d:
+        raise ValueError(f"need square (d, d) factors and gradient with 2 rank <= d, got d = {d}, rank = {rank}")
+    eps = float(np.linalg.norm(ws[0], 2))
+    stacked = np.hstack([g.T, ws[0].T @ g])
+    left, _, _ = np.linalg.svd(stacked, full_matrices=False)
+    V = left[:, : 2 * rank]
+    product = ws[0]
+    for w in ws[1:]:
+        product = w @ product
+    return product @ V / eps ** len(ws), V
+
+
+def invariant_bulk(weight, weight0, rank: int, tol: float = 1e-9) -> dict:
+    r"""How well one layer obeys the law: the spread of its :math:`d - 2r` bulk singular values, the rank of
+    :math:`W(t) - \frac{\rho}{\varepsilon}W(0)`, and the bulk value :math:`\rho`.
+
+    Returns
+    -------
+    dict
+        ``singular_values`` (descending), ``rho`` (bulk mean), ``spread`` (relative max - min of the bulk),
+        ``rank`` (numerical rank of the deviation at relative tolerance ``tol``).
+    """
+    w, w0 = v.as_float_array(weight, "weight"), v.as_float_array(weight0, "weight0")
+    rank = v.count(rank, "rank")
+    s = np.linalg.svd(w, compute_uv=False)
+    bulk = s[rank: len(s) - rank]
+    rho = float(np.mean(bulk))
+    eps = float(np.linalg.norm(w0, 2))
+    dev = np.linalg.svd(w - rho / eps * w0, compute_uv=False)
+    return {"singular_values": s, "rho": rho, "spread": float(np.ptp(bulk) / rho),
+            "rank": int(np.sum(dev > tol * max(dev.max(), 1e-300)))}
+
+
+def class_separation(features, labels) -> float:
+    r"""Within-class over between-class variability, :math:`D = \operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B`,
+    of ``features`` ``(dim, n)`` with integer ``labels`` ``(n,)`` (neural-collapse measure; Yaras et al. 2023, Fig. 5)."""
+    h = v.as_float_array(features, "features")
+    labels = np.asarray(labels)
+    mean = h.mean(axis=1, keepdims=True)
+    within = between = 0.0
+    for k in np.unique(labels):
+        hk = h[:, labels == k]
+        mk = hk.mean(axis=1, keepdims=True)
+        within += np.sum((hk - mk) ** 2)
+        between += hk.shape[1] * np.sum((mk - mean) ** 2)
+    return float(within / between)
