@@ -92,6 +92,22 @@ def _schedule(steps: int, record_every: int) -> np.ndarray:
     return np.unique(np.append(np.arange(0, steps + 1, record_every), steps))
 
 
+def _steps_to_loss(t, loss, threshold: float) -> np.ndarray:
+    """First time (interpolated) at which ``loss`` falls to ``threshold``; non-finite losses never reach it."""
+    neg = np.where(np.isfinite(loss), -loss, -np.finfo(float).max)
+    return first_passage_time(t, neg, -threshold)
+
+
+def _freeze_diverged(value: torch.Tensor, rate: torch.Tensor, diverged_at: np.ndarray, step: int):
+    """Mark runs whose loss just became non-finite (in place) and zero their rate; returns (finite mask, rate)."""
+    finite = torch.isfinite(value)
+    if not bool(finite.all()):
+        newly = (~finite).cpu().numpy() & (diverged_at < 0)
+        diverged_at[newly] = step
+        rate = torch.where(finite, rate, torch.zeros_like(rate))
+    return finite, rate
+
+
 def _check_finite(loss, step: int, lr) -> None:
     if bool(torch.isfinite(loss).all()):
         return
@@ -321,8 +337,7 @@ class RateScan:
         if lrs.ndim != 1 or result.diverged_at is None or result.loss.shape != lrs.shape + result.t.shape:
             raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
         diverged = result.diverged_at >= 0
-        neg_loss = np.where(np.isfinite(result.loss), -result.loss, -np.finfo(float).max)
-        times = np.where(diverged, np.inf, first_passage_time(result.t, neg_loss, -loss_threshold))
+        times = np.where(diverged, np.inf, _steps_to_loss(result.t, result.loss, loss_threshold))
         best = int(np.argmin(times))
         reached = np.isfinite(times[best])
         return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
@@ -468,9 +483,7 @@ class ClassifierResult:
 
     def steps_to_loss(self, threshold: float) -> np.ndarray:
         """Per run, the first recorded step (linearly interpolated) at which the training loss is <= ``threshold``."""
-        threshold = v.positive_scalar(threshold, "threshold")
-        neg = np.where(np.isfinite(self.loss), -self.loss, -np.finfo(float).max)
-        return first_passage_time(self.t, neg, -threshold)
+        return _steps_to_loss(self.t, self.loss, v.positive_scalar(threshold, "threshold"))
 
 
 def _per_run_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -560,11 +573,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
         idx = torch.as_tensor(order[cursor:cursor + batch_size], device=device)
         cursor += batch_size
         loss, wrong = _per_run_loss(model(X[idx]), y[idx])
-        finite = torch.isfinite(loss)
-        if not bool(finite.all()):
-            newly = (~finite).cpu().numpy() & (diverged_at < 0)
-            diverged_at[newly] = step
-            rate = torch.where(finite, rate, torch.zeros_like(rate))
+        finite, rate = _freeze_diverged(loss, rate, diverged_at, step)
         sums += torch.stack([loss.detach(), wrong]).double()
         count += 1
         if step in record:
@@ -642,11 +651,7 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         value = loss(product)
         if tuple(value.shape) != runs:
             raise ValueError(f"loss must return one value per run, shape {runs}, got {tuple(value.shape)}")
-        finite = torch.isfinite(value)
-        if not bool(finite.all()):
-            newly = (~finite).cpu().numpy() & (diverged_at < 0)
-            diverged_at[newly] = k
-            rate = torch.where(finite, rate, torch.zeros_like(rate))
+        finite, rate = _freeze_diverged(value, rate, diverged_at, k)
         if k in record:
             losses.append(np.where(diverged_at >= 0, np.inf, value.detach().cpu().numpy()))
             if record_products:
