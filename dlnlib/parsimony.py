@@ -12,16 +12,18 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["compression_frames", "invariant_bulk", "class_separation"]
+__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "class_separation"]
 
 
 def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray, np.ndarray]:
     r"""The fixed frames of the compressed network: :math:`V \in \mathbb R^{d\times 2r}` and :math:`U`.
 
-    :math:`V` is an orthonormal basis of :math:`\operatorname{row}(G_0) + \operatorname{col}(W_1(0)^TG_0)`, with
-    :math:`G_0 = \nabla_{W_1}\mathcal L` at initialisation, and :math:`U = W_L(0)\cdots W_1(0)\,V/\varepsilon^L`.
-    For a target :math:`Y` these are the rows of :math:`Y` and the directions that the initial product maps onto the
-    columns of :math:`Y`: the input and output sides of everything the network must learn. The
+    :math:`V` is an orthonormal basis of :math:`\operatorname{span}(v_1..v_r) + W_1(0)^T\operatorname{span}(u_1..u_r)`,
+    with :math:`G_0 = \nabla_{W_1}\mathcal L = \sum_i s_iu_iv_i^T` at initialisation, and
+    :math:`U = W_L(0)\cdots W_1(0)\,V/\varepsilon^L`. For a target :math:`Y` these are the rows of :math:`Y` and the
+    directions that the initial product maps onto the columns of :math:`Y`: the input and output sides of everything
+    the network must learn. With a full-rank gradient (matrix completion: the masked residual) each side keeps its
+    top :math:`r` singular directions, so neither side crowds out the other. The
     compressed model is :math:`U\,\widetilde W_L\cdots\widetilde W_1V^T` with :math:`\widetilde W_l(0) = \varepsilon
     I_{2r}` (Yaras et al. 2023, following their code's ``compress_network``).
 
@@ -46,13 +48,38 @@ def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray,
     if any(w.shape != (d, d) for w in ws) or g.shape != (d, d) or 2 * rank > d:
         raise ValueError(f"need square (d, d) factors and gradient with 2 rank <= d, got d = {d}, rank = {rank}")
     eps = float(np.linalg.norm(ws[0], 2))
-    stacked = np.hstack([g.T, ws[0].T @ g])
-    left, _, _ = np.linalg.svd(stacked, full_matrices=False)
-    V = left[:, : 2 * rank]
+    grad_left, _, grad_right_t = np.linalg.svd(g)
+    sides = np.hstack([grad_right_t[:rank].T, ws[0].T @ grad_left[:, :rank] / eps])
+    V, _, _ = np.linalg.svd(sides, full_matrices=False)
     product = ws[0]
     for w in ws[1:]:
         product = w @ product
     return product @ V / eps ** len(ws), V
+
+
+def compressed_start(weights0, first_gradient, rank: int) -> list[np.ndarray]:
+    r"""Initial factors of the compressed network, :math:`[V^T, \varepsilon I_{2r}, \dots, \varepsilon I_{2r}, U]`.
+
+    Their product is :math:`U\,\widetilde W_L\cdots\widetilde W_1V^T` with :math:`\widetilde W_l(0) =
+    \varepsilon I_{2r}` and the frames of :func:`compression_frames`: :math:`L + 2` factors, the outer two of shape
+    ``(2r, d)`` and ``(d, 2r)``. Train them with :func:`dlnlib.train.product_gradient_descent` and ``factor_lr =
+    [γ, 1, ..., 1, γ]``: γ = 0 freezes the frames (exact under the theorem's assumptions), γ > 0 is the
+    discriminative rate Yaras et al. (2023) use for matrix completion, where the first gradient does not see the
+    whole task.
+
+    Parameters
+    ----------
+    weights0, first_gradient, rank
+        As for :func:`compression_frames`.
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``[V.T, eps I, ..., eps I, U]``, with :math:`\varepsilon = \lVert W_1(0)\rVert_2`.
+    """
+    U, V = compression_frames(weights0, first_gradient, rank)
+    eps = float(np.linalg.norm(np.asarray(weights0[0], dtype=float), 2))
+    return [V.T.copy()] + [eps * np.eye(2 * rank) for _ in weights0] + [U]
 
 
 def invariant_bulk(weight, weight0, rank: int, tol: float = 1e-9) -> dict:

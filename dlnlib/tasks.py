@@ -3,7 +3,9 @@ r"""Learning problems: input-output statistics and samples.
 A :class:`Task` holds the two statistics that drive the dynamics of a linear network,
 :math:`\Sigma^{11} = \sum_\mu x^\mu x^{\mu T}` and :math:`\Sigma^{31} = \sum_\mu y^\mu x^{\mu T}` (sums over samples,
 the paper's convention; see :mod:`dlnlib.theory`), plus :math:`\operatorname{tr}\Sigma^{33}` for the loss and,
-when the task has them, the samples themselves (one column per sample).
+when the task has them, the samples themselves (one column per sample). :class:`MatrixCompletion` is the one task
+that is not a regression on samples: a low-rank matrix seen through a mask, whose loss is taken on the end-to-end
+matrix itself.
 """
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import torch
 
 from . import _validation as v
 from .init import random_orthogonal
 
 __all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "ClassificationData",
-           "mnist_classification", "lp_regression_optimum"]
+           "mnist_classification", "lp_regression_optimum", "MatrixCompletion", "matrix_completion"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -347,6 +350,60 @@ class ClassificationData:
     X_test: np.ndarray
     y_test: np.ndarray
     name: str = ""
+
+
+@dataclass(frozen=True, eq=False)
+class MatrixCompletion:
+    r"""A low-rank matrix :math:`M` seen through a mask :math:`\Omega` of observed entries.
+
+    The loss of a factorised model with end-to-end matrix :math:`P` is the squared error on the observed entries,
+    averaged over them: :math:`\mathcal L(P) = \frac{1}{2|\Omega|}\sum_{(i,j)\in\Omega}(P_{ij} - M_{ij})^2`.
+    The repository of Yaras et al. (2023) averages over all :math:`d^2` entries instead, so its rates are ours times
+    :math:`d^2/|\Omega|`.
+
+    Attributes
+    ----------
+    matrix : numpy.ndarray
+        :math:`M`, ``(d, d)``.
+    observed : numpy.ndarray
+        Boolean mask :math:`\Omega`, ``(d, d)``.
+    """
+
+    matrix: np.ndarray
+    observed: np.ndarray
+
+    def loss(self, product: torch.Tensor) -> torch.Tensor:
+        r""":math:`\mathcal L(P)` for a float64 tensor ``(..., d, d)``, one value per leading index."""
+        M = torch.as_tensor(self.matrix, device=product.device)
+        mask = torch.as_tensor(self.observed, dtype=product.dtype, device=product.device)
+        return 0.5 * (((product - M) * mask) ** 2).sum((-2, -1)) / int(self.observed.sum())
+
+    def gradient(self, product) -> np.ndarray:
+        r""":math:`\nabla_P\mathcal L = \Omega\circ(P - M)/|\Omega|`, the masked residual."""
+        return self.observed * (np.asarray(product, dtype=float) - self.matrix) / self.observed.sum()
+
+    def recovery_error(self, product) -> np.ndarray:
+        r""":math:`\lVert P - M\rVert_F/\lVert M\rVert_F` over *all* entries, per leading index of ``product``."""
+        diff = np.asarray(product, dtype=float) - self.matrix
+        return np.linalg.norm(diff, axis=(-2, -1)) / np.linalg.norm(self.matrix)
+
+
+def matrix_completion(d: int, rank: int, fraction: float, seed=None) -> MatrixCompletion:
+    r"""A random rank-``rank`` ``d``-by-``d`` matrix :math:`M = AB/\sqrt r` (:math:`A, B` standard Gaussian, so
+    entries have unit variance) with each entry observed independently with probability ``fraction``.
+
+    This is the deep matrix completion problem of Arora et al. (2019) and Yaras et al. (2023, ``fig_compare_depth``).
+    ``seed`` may be a generator; :math:`A`, :math:`B` and then the mask are drawn from it in that order.
+    """
+    d, rank = v.count(d, "d"), v.count(rank, "rank")
+    if rank > d:
+        raise ValueError(f"rank must be <= d = {d}, got {rank}")
+    fraction = v.positive_scalar(fraction, "fraction")
+    if fraction > 1:
+        raise ValueError(f"fraction must be in (0, 1], got {fraction}")
+    rng = v.generator(seed)
+    matrix = rng.standard_normal((d, rank)) @ rng.standard_normal((rank, d)) / np.sqrt(rank)
+    return MatrixCompletion(matrix=matrix, observed=rng.random((d, d)) < fraction)
 
 
 def _downsample(images: np.ndarray, size: int) -> np.ndarray:

@@ -605,7 +605,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
 
 
 def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 1, record_products: bool = False,
-                             device="cpu") -> TrainResult:
+                             factor_lr=None, device="cpu") -> TrainResult:
     r"""Gradient descent on the factors of :math:`W = W_D\cdots W_1` for any differentiable loss of the product.
 
     :math:`W_l \leftarrow W_l - \lambda\,\partial L(W_D\cdots W_1)/\partial W_l` in float64 with torch autograd. This is
@@ -625,6 +625,10 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     record_products : bool
         Keep the end-to-end matrix at every record (``TrainResult.weight_history`` then holds one array
         ``(T, ..., n_out, n_in)``).
+    factor_lr : array_like, optional
+        Non-negative multipliers ``(D,)`` or ``(D, *runs)`` (default all 1): factor :math:`l` moves with rate
+        ``factor_lr[l] * lr``, the discriminative rate :math:`\gamma\eta` of Yaras et al. (2023). The second form
+        gives every run its own multipliers. A factor whose multipliers are all 0 is frozen and gets no gradient.
     device : str or torch.device
 
     Returns
@@ -636,9 +640,23 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     steps = v.count(steps, "steps", minimum=0)
     record_every = v.count(record_every, "record_every")
     lr_arr = v.positive(lr, "lr")
-    ws = [torch.tensor(v.as_float_array(w, f"weights[{l}]"), dtype=torch.float64, device=device).requires_grad_()
+    ws = [torch.tensor(v.as_float_array(w, f"weights[{l}]"), dtype=torch.float64, device=device)
           for l, w in enumerate(weights)]
     runs = tuple(ws[0].shape[:-2])
+    scale = np.ones(len(ws)) if factor_lr is None else np.asarray(factor_lr, dtype=float)
+    try:
+        fits = scale.ndim > 0 and len(scale) == len(ws) and np.broadcast_shapes(scale.shape[1:], runs) == runs
+    except ValueError:
+        fits = False
+    if not fits or not np.all(np.isfinite(scale)) or np.any(scale < 0):
+        raise ValueError(f"factor_lr needs finite multipliers >= 0, shape ({len(ws)},) or ({len(ws)}, *runs) with runs "
+                         f"{runs}, got shape {scale.shape}")
+    scale = scale.reshape((len(ws),) + (1,) * (len(runs) + 1 - scale.ndim) + scale.shape[1:])
+    trained = [l for l in range(len(ws)) if np.any(scale[l] > 0)]
+    for l in trained:
+        ws[l].requires_grad_()
+    factor_rate = [torch.as_tensor(np.broadcast_to(scale[l], runs).copy(), dtype=torch.float64, device=device)
+                   for l in range(len(ws))]
     rate = torch.as_tensor(np.broadcast_to(lr_arr, runs).copy(), dtype=torch.float64, device=device)
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
@@ -658,10 +676,13 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
                 products.append(product.detach().cpu().numpy())
         if k == steps:
             break
-        grads = torch.autograd.grad(torch.where(finite, value, torch.zeros_like(value)).sum(), ws)
+        if not trained:
+            continue
+        grads = torch.autograd.grad(torch.where(finite, value, torch.zeros_like(value)).sum(), [ws[l] for l in trained])
         with torch.no_grad():
-            for w, g in zip(ws, grads):
-                w -= rate.reshape(runs + (1, 1)) * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
+            for l, g in zip(trained, grads):
+                step = (factor_rate[l] * rate).reshape(runs + (1, 1))
+                ws[l] -= step * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
     return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
                        weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,

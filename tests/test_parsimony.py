@@ -30,14 +30,64 @@ def test_compressed_network_follows_the_wide_one_up_to_the_frozen_bulk():
     U, V = parsimony.compression_frames(start, G0, r)
     np.testing.assert_allclose(U.T @ U, np.eye(2 * r), atol=1e-12)
     np.testing.assert_allclose(V.T @ V, np.eye(2 * r), atol=1e-12)
+    compressed = parsimony.compressed_start(start, G0, r)
+    assert [w.shape for w in compressed] == [(2 * r, d)] + [(2 * r, 2 * r)] * 3 + [(d, 2 * r)]
+    np.testing.assert_allclose(networks.end_to_end(compressed), eps ** 3 * U @ V.T, atol=1e-18)
     wide = train.product_gradient_descent(start, loss, 0.04, 2000, record_every=2000, record_products=True)
-    core = train.product_gradient_descent([eps * np.eye(2 * r)] * 3, lambda P: loss(torch.tensor(U) @ P @ torch.tensor(V).T),
-                                          0.04, 2000, record_every=2000, record_products=True)
-    gap = np.linalg.norm(wide.weight_history[0][-1] - U @ core.weight_history[0][-1] @ V.T)
+    core = train.product_gradient_descent(compressed, loss, 0.04, 2000, record_every=2000, record_products=True,
+                                          factor_lr=[0, 1, 1, 1, 0])
+    np.testing.assert_array_equal(core.weights[0], compressed[0])       # frozen frames do not move
+    gap = np.linalg.norm(wide.weight_history[0][-1] - core.weight_history[0][-1])
     assert gap == pytest.approx(eps ** 3 * np.sqrt(d - 2 * r), rel=1e-3)
     assert wide.loss[-1] < 1e-3 * wide.loss[0]
+
+
+def test_frames_keep_the_top_directions_of_both_sides_of_a_full_rank_gradient():
+    # Matrix completion: the masked residual has full rank, and each side must keep its own top r directions.
+    d, r, eps = 20, 2, 1e-2
+    rng = np.random.default_rng(5)
+    M, mask = _target(d, r, 6), rng.random((d, d)) < 0.4
+    start = init.orthogonal([d] * 4, gain=eps, seed=7)
+    residual = mask * (networks.end_to_end(start) - M)
+    assert np.linalg.matrix_rank(residual) == d
+    U, V = parsimony.compression_frames(start, networks.end_to_end(start[1:]).T @ residual, r)
+    left, _, right_t = np.linalg.svd(residual)
+    np.testing.assert_allclose(np.linalg.norm(V.T @ right_t[:r].T, axis=0), 1.0, atol=1e-10)   # rows the net must read
+    np.testing.assert_allclose(np.linalg.norm(U.T @ left[:, :r], axis=0), 1.0, atol=1e-10)     # columns it must write
+
+
+def test_factor_lr_scales_each_factor_per_run_and_is_validated():
+    rng = np.random.default_rng(8)
+    w1, w2, Y = rng.standard_normal((3, 4)), rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    loss = lambda P: 0.5 * ((P - torch.tensor(Y)) ** 2).sum((-2, -1))  # noqa: E731
+    residual = w2 @ w1 - Y
+    run = train.product_gradient_descent([np.stack([w1, w1]), np.stack([w2, w2])], loss, 0.1, 1,
+                                         factor_lr=[[0.5, 0.0], [1.0, 2.0]])
+    np.testing.assert_allclose(run.weights[0][0], w1 - 0.05 * w2.T @ residual, atol=1e-14)
+    np.testing.assert_array_equal(run.weights[0][1], w1)
+    np.testing.assert_allclose(run.weights[1][1], w2 - 0.2 * residual @ w1.T, atol=1e-14)
+    for bad in ([1.0], [1.0, -1.0], [[1.0, 1.0, 1.0], [1.0, 1.0, 1.0]]):
+        with pytest.raises(ValueError, match="factor_lr"):
+            train.product_gradient_descent([np.stack([w1, w1]), np.stack([w2, w2])], loss, 0.1, 1, factor_lr=bad)
 
 
 def test_class_separation():
     features = np.array([[0.0, 0.2, 10.0, 10.2]])
     assert parsimony.class_separation(features, [0, 0, 1, 1]) == pytest.approx(0.04 / 100.0)
+
+
+def test_matrix_completion_loss_gradient_and_recovery_error():
+    from dlnlib import tasks
+    problem = tasks.matrix_completion(30, 3, 0.3, seed=9)
+    assert np.linalg.matrix_rank(problem.matrix) == 3 and abs(problem.observed.mean() - 0.3) < 0.05
+    assert problem.matrix.std() == pytest.approx(1.0, abs=0.2)
+    P = torch.tensor(np.random.default_rng(10).standard_normal((2, 30, 30)), requires_grad=True)
+    value = problem.loss(P)
+    expected = [0.5 * np.sum((p - problem.matrix)[problem.observed] ** 2) / problem.observed.sum() for p in P.detach().numpy()]
+    np.testing.assert_allclose(value.detach().numpy(), expected, rtol=1e-13)
+    (grad,) = torch.autograd.grad(value.sum(), P)
+    np.testing.assert_allclose(grad.numpy(), problem.gradient(P.detach().numpy()), atol=1e-15)
+    np.testing.assert_allclose(problem.recovery_error(np.stack([problem.matrix, 0 * problem.matrix])), [0.0, 1.0])
+    for bad in (dict(fraction=0.0), dict(fraction=1.5), dict(rank=31)):
+        with pytest.raises(ValueError):
+            tasks.matrix_completion(**{**dict(d=30, rank=3, fraction=0.3), **bad})
