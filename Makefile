@@ -5,13 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
-.PHONY: help setup book test test-unit test-notebooks test-book test-browser execute lab clean
+.PHONY: help setup book test test-unit test-notebooks test-book test-browser execute lab bench clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (sets up .venv on first use)"
 	@echo "make test     unit tests + nbval (strict) on every chapter + book build with warnings as errors + browser test"
 	@echo "make execute  re-execute every chapter in place (the only way committed outputs are produced)"
 	@echo "make lab      open the chapters in JupyterLab with the project's kernel"
+	@echo "make bench    the four benchmark tables (not part of make test; DEVICE=cuda for a GPU), into benchmarks/results"
 
 setup: $(STAMP)
 
@@ -32,6 +33,15 @@ execute: $(STAMP)
 
 lab: $(STAMP)
 	$(BIN)/jupyter lab chapters/
+
+DEVICE ?= cpu
+BENCH_ARGS := --device $(DEVICE)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/depth_sweep.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/batched_runs.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/roofline.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/chapter_costs.py
+	$(BIN)/python benchmarks/collect.py
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser

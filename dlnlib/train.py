@@ -71,7 +71,20 @@ class TrainResult:
 
 
 def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened):
-    """Loss, end-to-end map and gradients of a linear network from the statistics (NumPy or torch)."""
+    r"""Loss, end-to-end map and gradients of a linear network from the statistics (NumPy or torch).
+
+    :math:`\partial L/\partial W_l = -(W_D\cdots W_{l+1})^T\,E\,(W_{l-1}\cdots W_1)^T` with
+    :math:`E = \Sigma^{31} - W\Sigma^{11}`. The partial products are formed from the narrower end of the network,
+    so that a step costs :math:`O(D\,n^2\min(n_{\rm in}, n_{\rm out}))` for hidden width :math:`n`, never a pass
+    over samples.
+    """
+    narrow_output = sigma31.shape[-2] < sigma31.shape[-1]
+    chains = _linear_quantities_from_output if narrow_output else _linear_quantities_from_input
+    return chains(weights, sigma11, sigma31, sigma33_trace, whitened)
+
+
+def _linear_quantities_from_input(weights, sigma11, sigma31, sigma33_trace, whitened):
+    r""":func:`_linear_quantities` with the partial products :math:`W_l\cdots W_1` (``n_in`` columns each)."""
     prefix = [weights[0]]
     for w in weights[1:]:
         prefix.append(w @ prefix[-1])
@@ -85,6 +98,27 @@ def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened):
         grads[l] = -(back @ prefix[l - 1].mT)
         back = weights[l].mT @ back
     grads[0] = -back
+    return loss, product, grads
+
+
+def _linear_quantities_from_output(weights, sigma11, sigma31, sigma33_trace, whitened):
+    """:func:`_linear_quantities` for :math:`n_{out} < n_{in}`: every chain has only :math:`n_{out}` rows."""
+    depth = len(weights)
+    suffix = [None] * depth                  # suffix[l] = W_D ... W_{l+2} (0-based: weights[-1] ... weights[l+1])
+    if depth > 1:
+        suffix[depth - 2] = weights[-1]
+        for l in range(depth - 3, -1, -1):
+            suffix[l] = suffix[l + 1] @ weights[l + 1]
+    product = weights[0] if depth == 1 else suffix[0] @ weights[0]
+    predicted = product if whitened else product @ sigma11
+    error = sigma31 - predicted
+    loss = 0.5 * sigma33_trace - (product * sigma31).sum((-2, -1)) + 0.5 * (predicted * product).sum((-2, -1))
+    grads = [None] * depth
+    forward = error                          # E (W_l ... W_1)^T, n_out rows
+    for l in range(depth):
+        grads[l] = -forward if l == depth - 1 else -(suffix[l].mT @ forward)
+        if l < depth - 1:
+            forward = forward @ weights[l].mT
     return loss, product, grads
 
 
@@ -211,7 +245,14 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
 
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
-    losses, modes, history = [], [], [[] for _ in ws]
+    # Records go into buffers allocated once, on the device: no host sync per record, and no small long-lived
+    # allocations between the large temporaries of each step (which fragment the heap and inflate the RSS).
+    n_recorded = min(task.n_in, task.n_out) if n_modes is None else v.count(n_modes, "n_modes")
+    if n_recorded > min(task.n_in, task.n_out):
+        raise ValueError(f"n_modes must be between 1 and {min(task.n_in, task.n_out)}, got {n_modes}")
+    losses = torch.empty((len(schedule),) + lead, dtype=torch.float64, device=device)
+    modes = torch.empty((len(schedule),) + lead + (n_recorded,), dtype=torch.float64, device=device)
+    history, row = [[] for _ in ws], 0
     for k in range(steps + 1):
         loss, product, grads = evaluate()
         if on_divergence == "raise":
@@ -225,11 +266,12 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
                     w.detach()[newly] = 0.0     # frozen at zero so that no NaN reaches the other runs' reductions
             loss = torch.where(diverged_at >= 0, torch.inf, loss)
         if k in record:
-            losses.append(loss.cpu().numpy())
+            losses[row] = loss
             strengths = mode_strengths(product, task, n_modes)
             if on_divergence == "mark":
                 strengths = torch.where((diverged_at >= 0)[..., None], torch.nan, strengths)
-            modes.append(strengths.cpu().numpy())
+            modes[row] = strengths
+            row += 1
             if record_weights:
                 for h, w in zip(history, ws):
                     h.append(w.detach().cpu().numpy().copy())
@@ -241,8 +283,8 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
             for w, g in zip(ws, grads):
                 w.sub_(rate * g)
     return TrainResult(t=schedule.astype(float),
-                       loss=np.moveaxis(np.array(losses), 0, -1),
-                       modes=np.moveaxis(np.array(modes), 0, -2),
+                       loss=np.moveaxis(losses.cpu().numpy(), 0, -1),
+                       modes=np.moveaxis(modes.cpu().numpy(), 0, -2),
                        weights=[w.detach().cpu().numpy() for w in ws], lr=lr_value,
                        weight_history=[np.array(h) for h in history] if record_weights else None,
                        diverged_at=diverged_at.cpu().numpy() if on_divergence == "mark" else None)

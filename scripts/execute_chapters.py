@@ -14,15 +14,15 @@ import nbformat
 from nbclient import NotebookClient
 
 
-def execute(path: Path, timeout: int = 900) -> float:
-    """Run one notebook in place and return its wall time in seconds."""
+def execute(path: Path, timeout: int = 900, out: Path | None = None) -> float:
+    """Run one notebook and return its wall time in seconds; written in place, or to ``out`` when given."""
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    nbformat.write(nb, path)
+    nbformat.write(nb, out or path)
     return elapsed
 
 

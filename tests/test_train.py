@@ -34,6 +34,29 @@ def test_statistics_gradient_descent_equals_autograd_on_samples():
     np.testing.assert_allclose(result.loss[:-1], losses, rtol=1e-10)
 
 
+@pytest.mark.parametrize("n_in, n_out", [(7, 3), (3, 7)])
+@pytest.mark.parametrize("depth", [1, 2, 4])
+def test_both_chain_orders_give_the_autograd_loss_and_gradients(n_in, n_out, depth):
+    """Partial products from the input side and from the output side are the same gradient (batched, any shape)."""
+    from dlnlib.train import _linear_quantities_from_input, _linear_quantities_from_output
+    rng = np.random.default_rng(depth)
+    X = rng.standard_normal((n_in, 30))
+    task = tasks.Task.from_samples(X, rng.standard_normal((n_out, 30)))
+    sizes = [n_in] + [5] * (depth - 1) + [n_out]
+    ws = [torch.tensor(w, requires_grad=True) for w in init.gaussian(sizes, 0.5, n_runs=2, seed=3)]
+    product = networks.end_to_end(ws)
+    loss = 0.5 * ((torch.tensor(task.Y) - product @ torch.tensor(X)) ** 2).sum((-2, -1))
+    reference = torch.autograd.grad(loss.sum(), ws)
+    plain = [w.detach() for w in ws]
+    stats = (torch.tensor(task.sigma11), torch.tensor(task.sigma31), task.sigma33_trace, False)
+    for chains in (_linear_quantities_from_input, _linear_quantities_from_output):
+        value, end_to_end, grads = chains(plain, *stats)
+        np.testing.assert_allclose(value.numpy(), loss.detach().numpy(), rtol=1e-10)
+        np.testing.assert_allclose(end_to_end.numpy(), product.detach().numpy(), rtol=1e-12, atol=1e-12)
+        for g, ref in zip(grads, reference):
+            np.testing.assert_allclose(g.numpy(), ref.numpy(), rtol=1e-10, atol=1e-10)
+
+
 def test_batched_runs_with_per_run_learning_rates_match_single_runs():
     task = _correlated_task()
     w0 = init.gaussian([6, 3, 5], 0.2, n_runs=3, seed=2)
@@ -143,6 +166,8 @@ def test_divergence_stops_with_step_and_learning_rate():
     (dict(steps=-1), "steps must be >= 0"),
     (dict(record_every=0), "record_every must be >= 1"),
     (dict(activation="sigmoid"), "activation must be"),
+    (dict(n_modes=0), "n_modes must be >= 1"),
+    (dict(n_modes=3), "n_modes must be between 1 and 2"),
 ])
 def test_gradient_descent_bad_input(kwargs, match):
     task = tasks.svd_task([1.0], 2, 2, seed=0)
