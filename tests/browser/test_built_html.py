@@ -75,9 +75,10 @@ def _visit(site, page_path: str):
     page.on("requestfailed", lambda req: problems.append(f"request failed: {req.url} ({req.failure})"))
     page.on("response", lambda res: problems.append(f"HTTP {res.status}: {res.url}") if res.status >= 400 else None)
     page.goto(base + page_path, wait_until="load")
-    if 'http-equiv="refresh"' in (HTML / page_path).read_text(encoding="utf-8"):   # index.html redirects to intro
-        page.wait_for_url(lambda url: not url.endswith(page_path))
-        page.wait_for_load_state("load")
+    redirect = re.search(r'http-equiv="refresh"\s+content="\d+;\s*url=([^"]+)"',
+                         (HTML / page_path).read_text(encoding="utf-8"), re.IGNORECASE)
+    if redirect:                                          # index.html redirects to intro.html
+        page.wait_for_url(urljoin(base + page_path, redirect.group(1)), wait_until="load")
     if page.locator('script[src*="mathjax"]').count():   # Sphinx adds MathJax only to pages with math
         page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
         page.evaluate("() => MathJax.startup.promise")
@@ -87,6 +88,14 @@ def _visit(site, page_path: str):
 def test_every_page_is_found():
     assert "index.html" in PAGES and "reproducibility.html" in PAGES and "notation.html" in PAGES
     assert len(CHAPTERS) == len(list((ROOT / "chapters").glob("*.ipynb")))
+
+
+def test_index_redirects_to_the_introduction(site):
+    page, problems = _visit(site, "index.html")
+    try:
+        assert page.url.endswith("/intro.html") and not problems, (page.url, problems)
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("page_path", PAGES)
