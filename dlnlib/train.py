@@ -386,6 +386,57 @@ class RateScan:
                    best_time=float(times[best]))
 
 
+    @classmethod
+    def from_modes(cls, result: TrainResult, targets, rel_tol: float = 0.1) -> "RateScan":
+        r"""Scan from a run batched over rates: time from which *every* mode stays learned.
+
+        The time at each rate is the first recorded step :math:`t` such that
+        :math:`|u_\alpha(t') - s_\alpha| \le \epsilon\,s_\alpha` for every recorded mode :math:`\alpha` and every
+        recorded :math:`t' \ge t` up to the end of the run ("reached and stays"), and the run must have stayed settled
+        at least as long as it took to settle (the record reaches :math:`2t`), so that a chance visit near the end
+        does not count. Unlike a loss threshold, this is
+        never met by a lucky pass of an oscillating or chaotic run, nor while a weak mode is still on its plateau, so
+        the best rate it selects is one at which gradient descent converges. Step counts are recorded steps, not
+        interpolated, so they do not move with round-off unless the run itself does.
+
+        Parameters
+        ----------
+        result : TrainResult
+            One run per learning rate (``result.lr`` 1-D, ``on_divergence="mark"``), modes recorded.
+        targets : array_like
+            ``(n_modes,)`` the values :math:`s_\alpha` the recorded modes must reach (> 0).
+        rel_tol : float
+            :math:`\epsilon`, in (0, 1).
+
+        Returns
+        -------
+        RateScan
+            ``time`` is ``inf`` where a run diverged or had not settled for long enough by its last recorded step.
+        """
+        lrs = np.asarray(result.lr, dtype=float)
+        if lrs.ndim != 1 or result.diverged_at is None or result.modes.shape[:2] != lrs.shape + result.t.shape:
+            raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
+        targets = v.positive(targets, "targets")
+        if targets.shape != result.modes.shape[-1:]:
+            raise ValueError(f"targets must have one value per recorded mode ({result.modes.shape[-1]}), "
+                             f"got shape {targets.shape}")
+        rel_tol = v.positive_scalar(rel_tol, "rel_tol")
+        if rel_tol >= 1:
+            raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol}")
+        with np.errstate(invalid="ignore"):
+            inside = np.all(np.abs(result.modes - targets) <= rel_tol * targets, axis=-1)    # (R, T); NaN -> False
+        # settled[r, k]: inside at every recorded step from k to the end
+        settled = np.flip(np.logical_and.accumulate(np.flip(inside, -1), axis=-1), -1)
+        first = np.argmax(settled, axis=-1)
+        diverged = result.diverged_at >= 0
+        held = settled.any(-1) & (2 * result.t[first] <= result.t[-1])
+        times = np.where(held & ~diverged, result.t[first], np.inf)
+        best = int(np.argmin(times))
+        reached = np.isfinite(times[best])
+        return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
+                   best_time=float(times[best]))
+
+
 def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
                        activation: str | None = None, device="cpu") -> RateScan:
     r"""Steps to reach ``loss_threshold`` from the same initial weights at every rate in ``lrs``, in one batched run.
