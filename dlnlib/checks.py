@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["CheckResult", "RESULTS", "check_close", "check_below", "check_above", "check_between", "check_true"]
+__all__ = ["CheckResult", "RESULTS", "check_close", "check_below", "check_above", "check_between", "check_true",
+           "summary"]
 
 
 @dataclass(frozen=True)
@@ -86,3 +87,19 @@ def check_between(name: str, measured, low: float, high: float, digits: int = 3)
 def check_true(name: str, condition: bool, description: str) -> None:
     """Assert a yes/no claim; ``description`` states what was required."""
     _report(name, "yes" if condition else "no", description, bool(condition))
+
+
+def summary() -> str:
+    """Print and return one line counting the checks run so far in this kernel, e.g. ``"31 of 31 checks passed"``.
+
+    A chapter ends its **Checks** section with this call, in a cell of its own, so that the page shows this line while
+    the cells with the individual check lines are collapsed (tag ``hide-output``). A failed check has already raised, so
+    the line can only report a shortfall if a check was caught; it never says "passed" for a failure.
+    """
+    passed = sum(r.passed for r in RESULTS)
+    line = f"{passed} of {len(RESULTS)} checks passed"
+    if passed != len(RESULTS) or not RESULTS:
+        raise AssertionError(f"{line}: " + ("no checks were run" if not RESULTS else
+                             "failed: " + "; ".join(r.name for r in RESULTS if not r.passed)))
+    print(line)
+    return line

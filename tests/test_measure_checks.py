@@ -46,3 +46,18 @@ def test_seed_everything_is_reproducible():
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ValueError):
         seed_everything(-1)
+
+
+def test_summary_counts_this_kernels_checks_and_refuses_failures(capsys, monkeypatch):
+    monkeypatch.setattr(checks, "RESULTS", [])
+    with pytest.raises(AssertionError, match="no checks were run"):
+        checks.summary()
+    checks.check_above("a", 2.0, 1.0)
+    checks.check_true("b", True, "yes")
+    capsys.readouterr()
+    assert checks.summary() == "2 of 2 checks passed"
+    assert capsys.readouterr().out == "2 of 2 checks passed\n"
+    with pytest.raises(AssertionError):
+        checks.check_below("c", 2.0, 1.0)
+    with pytest.raises(AssertionError, match="2 of 3 checks passed.*failed: c"):
+        checks.summary()
