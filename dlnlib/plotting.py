@@ -24,11 +24,18 @@ _STYLE = {
     "axes.grid": True,
     "grid.alpha": 0.3,
     "lines.linewidth": 1.6,
+    # Opaque white behind every figure, whatever the backend's default (some inline backends use a transparent one):
+    # black text and axes on a transparent PNG vanish in a dark theme (the book's dark mode, JupyterLab, Colab).
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
 }
 
 
 def use_style() -> None:
-    """Apply the house style to matplotlib (call once at the top of a chapter)."""
+    """Apply the house style to matplotlib (call once at the top of a chapter): sizes, fonts, a light grid, and an
+    opaque white background, so that figures stay legible in a dark theme."""
     mpl.rcParams.update(_STYLE)
 
 
