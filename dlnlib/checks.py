@@ -28,6 +28,7 @@ class CheckResult:
         return f"{'PASS' if self.passed else 'FAIL'} | {self.name} | measured {self.measured} | {self.criterion}"
 
 
+#: Every check run so far in this process, in order (read by :func:`summary`).
 RESULTS: list[CheckResult] = []
 
 

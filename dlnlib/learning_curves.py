@@ -65,7 +65,7 @@ def gd_trajectory(X, y, w0, lr: float, steps, gamma: float = 0.0) -> np.ndarray:
 
 
 def error_rate(w, X, y) -> np.ndarray:
-    """Fraction of samples misclassified by :math:`\\operatorname{sign}(w^Tx)`; ``w`` may be ``(T, p)``."""
+    r"""Fraction of samples misclassified by :math:`\operatorname{sign}(w^Tx)`; ``w`` may be ``(T, p)``."""
     w = v.as_float_array(w, "w")
     return np.mean(np.sign(np.atleast_2d(w) @ v.as_float_array(X, "X")) != v.as_float_array(y, "y"), axis=-1)
 
@@ -163,16 +163,16 @@ def gaussian_mixture(mean, n: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, gamma: float = 0.0, seed=None) -> dict:
-    """Train-set and fresh test-set error rates of :func:`gd_trajectory`, averaged over ``n_draws`` data sets.
+    r"""Train-set and fresh test-set error rates of :func:`gd_trajectory`, averaged over ``n_draws`` data sets.
 
-    One initialisation :math:`w_0 = \\sigma\\,\\mathcal N(0, I_p)/\\sqrt p` is shared by every draw (as in the
+    One initialisation :math:`w_0 = \sigma\,\mathcal N(0, I_p)/\sqrt p` is shared by every draw (as in the
     companion code); each draw has its own ``n`` training and ``n`` test samples.
 
     Returns
     -------
     dict
         ``train``, ``test`` (mean error rates), ``test_se`` (standard error over draws), ``score`` (mean training
-        score :math:`\\frac1n\\sum_i y_iw^Tx_i`), each ``(len(steps),)``.
+        score :math:`\frac1n\sum_i y_iw^Tx_i`), each ``(len(steps),)``.
     """
     mean = v.as_float_array(mean, "mean")
     n_draws = v.count(n_draws, "n_draws", minimum=2)

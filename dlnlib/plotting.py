@@ -7,9 +7,12 @@ import numpy as np
 
 __all__ = ["THEORY", "SIMULATION", "NONLINEAR", "use_style", "figure", "mode_colors"]
 
-THEORY = "#c0392b"       # analytic predictions: red, as in Saxe et al. (2014)
-SIMULATION = "#2471a3"   # simulated linear networks: blue
-NONLINEAR = "#229954"    # nonlinear (tanh) networks: green
+#: Colour of analytic predictions: red, as in Saxe et al. (2014).
+THEORY = "#c0392b"
+#: Colour of simulated linear networks: blue.
+SIMULATION = "#2471a3"
+#: Colour of nonlinear (tanh) networks: green.
+NONLINEAR = "#229954"
 
 _STYLE = {
     "figure.dpi": 100,
