@@ -5,7 +5,8 @@ directory set to ``chapters/`` and the Agg backend's inline display, exactly as 
 Prints the wall time of each chapter.
 
 What is written is what the run produced and nothing volatile: no execution timestamps (nbclient's per-cell
-``metadata.execution``), so a re-run whose outputs are unchanged leaves the file byte for byte as it was. What the
+``metadata.execution``), and a cell's printed text in one output per stream however the kernel chunked it, so a
+re-run whose outputs are unchanged leaves the file byte for byte as it was. What the
 run depended on is recorded instead, in the notebook's ``metadata.dlnlib.executed_with``: the thread settings
 (``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, torch's intra-op threads, the BLAS libraries
 threadpoolctl sees and their CPU kernels) and the versions of Python and the libraries, read inside the kernel
@@ -43,7 +44,7 @@ try:
     _record["threads"]["torch_intra_op"] = _torch.get_num_threads()
     from threadpoolctl import threadpool_info as _threadpool_info
     _record["blas"] = sorted(({{k: p.get(k) for k in ("internal_api", "prefix", "version", "num_threads", "architecture")}}
-                             for p in _threadpool_info()), key=lambda p: (p["internal_api"], p["prefix"]))
+                             for p in _threadpool_info()), key=lambda p: _json.dumps(p, sort_keys=True))
 except ImportError:
     pass
 print(_json.dumps(_record, sort_keys=True))
@@ -51,12 +52,24 @@ print(_json.dumps(_record, sort_keys=True))
 
 
 def strip_volatile(nb) -> None:
-    """Remove execution timestamps and UI state that change on every run, in place."""
+    """Remove what changes from run to run although the outputs do not, in place: execution timestamps, and the way
+    the kernel happened to chunk a cell's printed text into stream messages (consecutive pieces of stdout, or of
+    stderr, are joined into one output, as nbval and the book's ``nb_merge_streams`` read them anyway)."""
     for key in VOLATILE_NOTEBOOK_METADATA:
         nb.metadata.pop(key, None)
     for cell in nb.cells:
         for key in VOLATILE_CELL_METADATA:
             cell.metadata.pop(key, None)
+        if cell.cell_type == "code":
+            merged = []
+            for output in cell.outputs:
+                previous = merged[-1] if merged else None
+                if (output.output_type == "stream" and previous is not None and previous.output_type == "stream"
+                        and previous.name == output.name):
+                    previous.text += output.text
+                else:
+                    merged.append(output)
+            cell.outputs = merged
 
 
 def execute(path: Path, timeout: int = 900, out: Path | None = None) -> float:

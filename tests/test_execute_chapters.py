@@ -18,7 +18,9 @@ def _notebook(path):
                 nbformat.v4.new_code_cell("x = sum(range(10))\nprint(f'x = {x}')", id="sum",
                                           metadata={"execution": dict(STAMPS), "ExecuteTime": {"end_time": "x"},
                                                     "tags": ["keep-me"]}),
-                nbformat.v4.new_code_cell("x * 2", id="double")]
+                nbformat.v4.new_code_cell("x * 2", id="double"),
+                nbformat.v4.new_code_cell("import time\nfor i in range(3):\n    print(i, flush=True)\n    time.sleep(0.2)",
+                                          id="chunks")]
     nbformat.write(nb, path)
     return path
 
@@ -29,8 +31,9 @@ def test_a_rerun_with_the_same_outputs_leaves_the_file_unchanged(tmp_path, monke
     execute_chapters.execute(path)
     first = path.read_bytes()
     nb = nbformat.read(path, as_version=4)
-    assert [c.get("id") for c in nb.cells] == ["title", "sum", "double"]          # the probe cell is gone
-    assert [c.metadata for c in nb.cells[1:]] == [{"tags": ["keep-me"]}, {}]       # timestamps stripped, tags kept
+    assert [c.get("id") for c in nb.cells] == ["title", "sum", "double", "chunks"]   # the probe cell is gone
+    assert [c.metadata for c in nb.cells[1:]] == [{"tags": ["keep-me"]}, {}, {}]  # timestamps stripped, tags kept
+    assert [o.text for o in nb.cells[3].outputs] == ["0\n1\n2\n"]   # three stream messages, one output
     assert nb.cells[1].outputs[0]["text"] == "x = 45\n" and nb.cells[2].execution_count == 2
     execute_chapters.execute(path)
     assert path.read_bytes() == first
@@ -55,6 +58,14 @@ def test_strip_volatile_keeps_everything_else():
     nb = nbformat.v4.new_notebook()
     nb.metadata["papermill"] = {"start_time": "then"}
     nb.metadata["kernelspec"] = {"name": "python3"}
-    nb.cells = [nbformat.v4.new_code_cell("1", metadata={"execution": STAMPS, "tags": ["hide-output"]})]
+    out = nbformat.v4.new_output
+    nb.cells = [nbformat.v4.new_code_cell("1", metadata={"execution": STAMPS, "tags": ["hide-output"]}, outputs=[
+        out("stream", name="stdout", text="a\n"), out("stream", name="stdout", text="b\n"),
+        out("stream", name="stderr", text="warn\n"), out("stream", name="stdout", text="c\n"),
+        out("display_data", data={"text/plain": "figure"}), out("stream", name="stdout", text="d\n"),
+        out("stream", name="stdout", text="e\n")])]
     execute_chapters.strip_volatile(nb)
     assert nb.metadata == {"kernelspec": {"name": "python3"}} and nb.cells[0].metadata == {"tags": ["hide-output"]}
+    assert [(o.output_type, o.get("name"), o.get("text")) for o in nb.cells[0].outputs] == [
+        ("stream", "stdout", "a\nb\n"), ("stream", "stderr", "warn\n"), ("stream", "stdout", "c\n"),
+        ("display_data", None, None), ("stream", "stdout", "d\ne\n")]      # joined only where adjacent
