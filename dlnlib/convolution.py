@@ -38,7 +38,7 @@ def circular_conv(x, kernel) -> np.ndarray:
     x = v.as_float_array(x, "x")
     kernel = v.as_float_array(kernel, "kernel")
     ndim = kernel.ndim - 2
-    if ndim not in (1, 2) or any(k % 2 == 0 for k in kernel.shape[2:]):
+    if ndim not in (1, 2) or any(k % 2 == 0 for k in kernel.shape[2:]) or kernel.size == 0:
         raise ValueError(f"kernel must be (c_out, c_in, k) or (c_out, c_in, k, k) with odd k, got {kernel.shape}")
     if x.ndim < ndim + 1 or x.shape[-ndim - 1] != kernel.shape[1]:
         raise ValueError(f"x must be (..., {kernel.shape[1]}, n{', n' if ndim == 2 else ''}), got shape {x.shape}")
@@ -141,12 +141,15 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
     Propagation
     """
     h = v.as_float_array(inputs, "inputs")
-    if h.ndim not in (3, 4) or h.shape[0] < 2:
+    if h.ndim not in (3, 4) or h.shape[0] < 2 or h.size == 0 or (h.ndim == 4 and h.shape[2] != h.shape[3]):
         raise ValueError(f"inputs must be (B >= 2, c, n) or (B >= 2, c, n, n), got shape {h.shape}")
     depth = v.depth(depth)
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    sigma_b = float(np.sqrt(v.as_float_array(sigma_b2, "sigma_b2")))
+    sigma_b = float(np.sqrt(v.nonnegative_scalar(sigma_b2, "sigma_b2")))
+    kernel = v.choice(kernel, "kernel", init.KERNEL_KINDS)
+    kernel_size = v.odd_count(kernel_size, "kernel_size")
     record_every = v.count(record_every, "record_every")
+    progress = v.flag(progress, "progress")
     act = get_activation(activation)
     rng = v.generator(seed)
     c, ndim = h.shape[1], h.ndim - 2
@@ -159,7 +162,8 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
         q = np.mean(flat ** 2, axis=1)
         rec["layers"].append(layer)
         rec["q"].append(q)
-        rec["c"].append(float(flat[0] @ flat[1] / flat.shape[1] / np.sqrt(q[0] * q[1])))
+        with np.errstate(invalid="ignore", divide="ignore"):     # NaN when an input is 0: no correlation
+            rec["c"].append(float(flat[0] @ flat[1] / flat.shape[1] / np.sqrt(q[0] * q[1])))
         rec["log_gain"].append(log_gain)
 
     record(0)
@@ -169,8 +173,11 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
         out = circular_conv(np.concatenate([act.phi(h), (act.dphi(h[0]) * tangent)[None]]), k)   # one pass
         h, tangent = out[:-1] + bias, out[-1]
         norm = np.linalg.norm(tangent)
-        log_gain += np.log(norm)
-        tangent /= norm
+        if norm > 0:
+            log_gain += np.log(norm)
+            tangent /= norm
+        else:                    # every slope on the way was 0 (e.g. ReLU on negative input): no gradient gets back
+            log_gain = -np.inf
         if layer % record_every == 0 or layer == depth:
             record(layer)
         if progress and layer % 1000 == 0:
@@ -208,10 +215,12 @@ def mean_variance_profile(inputs, depth: int, profile, sigma_w2: float = 1.0, ac
         ``(depth + 1, n)``: row :math:`l` is :math:`q^l_\alpha`.
     """
     x = v.as_float_array(inputs, "inputs")
-    if x.ndim != 2:
+    if x.ndim != 2 or x.size == 0:
         raise ValueError(f"inputs must be (c, n), got shape {x.shape}")
     depth = v.depth(depth)
     n_draws = v.count(n_draws, "n_draws")
+    profile = v.variance_profile(profile, ndims=(1,))
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
     act = get_activation(activation)
     rng = v.generator(seed)
     c = x.shape[0]

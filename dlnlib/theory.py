@@ -80,6 +80,7 @@ def mode_trajectory(t, s, u0, tau=1.0):
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
     tau = v.positive_scalar(tau, "tau")
+    v.broadcastable(t=t, s=s, u0=u0)
     # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow.
     return s / (1.0 + (s / u0 - 1.0) * np.exp(-2.0 * s * t / tau))
 
@@ -88,6 +89,7 @@ def _check_interval(s, u0, uf):
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
     uf = v.positive(uf, "uf")
+    v.broadcastable(s=s, u0=u0, uf=uf)
     s, u0, uf = np.broadcast_arrays(s, u0, uf)
     if np.any(uf >= s):
         raise ValueError("uf must be < s: the mode only approaches s asymptotically")
@@ -190,6 +192,7 @@ def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
     t = _times(t)
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
+    v.broadcastable(t=t, s=s, u0=u0)
     if np.any(u0 >= s):
         raise ValueError("u0 must be < s")
     if depth == 1:
@@ -251,16 +254,23 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
     u0 = v.positive(u0, "u0")
     lam = np.abs(v.as_float_array(lam, "lam"))
     tau = v.positive_scalar(tau, "tau")
-    # Write 1 - w = lam * A (A finite as lam -> 0) so that u = lam w / (1 - w^2) has no 0/0 at lam = 0.
-    root = np.sqrt(lam ** 2 + 4 * s ** 2)
-    root0 = np.sqrt(lam ** 2 + 4 * u0 ** 2)
-    a_plus = (1 + lam / (root + 2 * s)) / (lam + root)      # (1 - w) / lam at the fixed point u = s
-    a_zero = (1 + lam / (root0 + 2 * u0)) / (lam + root0)   # (1 - w) / lam at u = u0
-    w_minus = -(lam + root) / (2 * s)                       # the Riccati equation's other root
-    kappa = (a_plus - a_zero) / (1 - lam * a_zero - w_minus) * np.exp(-root * t / tau)
-    numerator = a_plus - kappa * (1 - w_minus)
-    w = 1 - lam * numerator / (1 - lam * kappa)
-    return w * (1 - lam * kappa) / (numerator * (1 + w))
+    v.broadcastable(t=t, s=s, u0=u0, lam=lam)
+    # The Riccati solution is a Moebius map of w0 = w(0); written with |w_-|, 1 - E and A(x) = (1 - w_x)/lam (finite as
+    # lam -> 0), every sum below has terms of one sign, so no regime (lam -> 0, lam -> inf, tiny u0) loses digits.
+    def one_minus_w_over_lam(x):
+        r = np.hypot(lam, 2 * x)
+        return (1 + lam / (r + 2 * x)) / (lam + r)
+
+    root = np.hypot(lam, 2 * s)
+    w_plus = 2 * s / (lam + root)                           # the fixed point u = s
+    w_minus = (lam + root) / (2 * s)                        # minus the Riccati equation's other root
+    w0 = 2 * u0 / (lam + np.hypot(lam, 2 * u0))
+    a_plus, a_zero = one_minus_w_over_lam(s), one_minus_w_over_lam(u0)
+    decay, rise = np.exp(-root * t / tau), -np.expm1(-root * t / tau)
+    numerator = w0 * w_plus + w0 * w_minus * decay + rise                   # w = numerator / denominator
+    denominator = w0 * rise + w_minus + w_plus * decay
+    gap = a_plus * (w_minus * rise + w0) + decay * (a_zero - a_plus + a_zero * w_minus)   # (1 - w) denominator / lam
+    return numerator / (gap * (1 + numerator / denominator))              # u = lam w / (1 - w^2)
 
 
 def mode_vector_field(a, b, s, tau=1.0):
@@ -287,6 +297,7 @@ def mode_vector_field(a, b, s, tau=1.0):
     """
     a = v.as_float_array(a, "a")
     b = v.as_float_array(b, "b")
+    v.broadcastable(a=a, b=b)
     s = v.positive_scalar(s, "s")
     tau = v.positive_scalar(tau, "tau")
     err = s - a * b

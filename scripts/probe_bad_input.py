@@ -54,13 +54,15 @@ BAD: dict[str, list[tuple[str, Any]]] = {
     "count0": [("-1", -1), ("1.5", 1.5), ("True", True), ("'2'", "2"), ("2.0", 2.0), ("None", None),
                ("np.float32(3)", np.float32(3.0))],
     "positive": [("0", 0.0), ("-1", -1.0), ("nan", NAN), ("inf", INF), ("'1'", "1"), ("1j", 1j), ("1+0j", 1 + 0j),
-                 ("None", None), ("True", True), ("[0.1, 0.2]", [0.1, 0.2]), ("'abc'", "abc")],
+                 ("None", None), ("True", True), ("[0.1, 0.2]", [0.1, 0.2]), ("'abc'", "abc"), ("10**400", 10 ** 400)],
     "positive_array": [("[1, -1]", [1.0, -1.0]), ("[nan]", [NAN]), ("['1']", ["1"]), ("[1+1j]", [1 + 1j]),
                        ("0", 0.0), ("-inf", -INF), ("[True]", [True]), ("object()", object())],
     "nonnegative": [("-0.1", -0.1), ("nan", NAN), ("inf", INF), ("'0'", "0"), ("1j", 1j), ("None", None),
                     ("True", True), ("[0.1, 0.2]", [0.1, 0.2])],
+    "nonnegative_array": [("-0.1", -0.1), ("[0.1, nan]", [0.1, NAN]), ("inf", INF), ("['0']", ["0"]), ("[1j]", [1j]),
+                          ("None", None), ("[True]", [True]), ("[[0.1], [0.1, 0.2]] (ragged)", [[0.1], [0.1, 0.2]])],
     "real": [("nan", NAN), ("-inf", -INF), ("'1'", "1"), ("2j", 2j), ("None", None), ("True", True),
-             ("[1, 2]", [1.0, 2.0])],
+             ("[1, 2]", [1.0, 2.0]), ("-10**400", -10 ** 400)],
     "real_array": [("[nan]", [NAN]), ("[inf]", [INF]), ("['a']", ["a"]), ("[1j]", [1j]), ("object()", object()),
                    ("'1.5'", "1.5")],
     "times": [("-1", -1.0), ("[0, nan]", [0.0, NAN]), ("'1'", "1"), ("1j", 1j), ("[-2, 1]", [-2.0, 1.0]),
@@ -78,11 +80,12 @@ else:
     BAD["device"] += [(f"'cuda:{torch.cuda.device_count()}' (no such GPU)", f"cuda:{torch.cuda.device_count()}")]
 
 
-def _matrix_bad(shape):
-    """Bad values for a matrix argument of the given valid shape."""
+def _matrix_bad(shape, any_shape=False):
+    """Bad values for a matrix argument of the given valid shape (``any_shape``: every matrix shape is valid)."""
     r, c = shape
     wrong = (r + 1, c + 2)
-    return [("1-D", np.ones(r)), (f"shape {wrong}", np.ones(wrong)), ("with nan", np.full(shape, NAN)),
+    return ([] if any_shape else [(f"shape {wrong}", np.ones(wrong))]) + [
+            ("1-D", np.ones(r)), ("with nan", np.full(shape, NAN)),
             ("complex", np.ones(shape) * (1 + 1j)), ("strings", np.full(shape, "1")), ("None", None),
             ("3-D", np.ones((2,) + shape))]
 
@@ -159,6 +162,7 @@ class Case:
     label: str
     call: Callable[[], Any]
     arg: str | None = None              # bad input: the argument the error must name
+    value: Any = None                   # ... and its bad value
     check: Callable[[Any], bool] | None = None   # valid input: the right result
     raises: tuple | None = None         # valid input that must raise (type, message fragment)
 
@@ -196,7 +200,7 @@ G = np.array([[0.1, -0.2, 0.3], [0.0, 0.4, -0.1]])
 P = np.array([[1.0, 0.5, 0.0], [0.0, 1.0, 0.2]])
 spec("acceleration", acceleration.end_to_end_update, dict(product=P, gradient=G, depth=3),
      product=_matrix_bad((2, 3)), gradient=_matrix_bad((2, 3)), depth="count")
-spec("acceleration", acceleration.preconditioner, dict(product=P, depth=2), product=_matrix_bad((2, 3)),
+spec("acceleration", acceleration.preconditioner, dict(product=P, depth=2), product=_matrix_bad((2, 3), True),
      depth="count")
 spec("acceleration", acceleration.preconditioner_eigenvalues, dict(singular_values=([1.0, 0.5], [1.0, 0.5, 0.0]),
                                                                       depth=2),
@@ -205,8 +209,8 @@ spec("acceleration", acceleration.preconditioner_eigenvalues, dict(singular_valu
                       ("complex", ([1j], [1.0])), ("nan", ([NAN], [1.0])), ("None", None), ("'ab'", "ab")],
      depth="count")
 spec("acceleration", acceleration.end_to_end_descent,
-     dict(product=np.eye(2), gradient_fn=lambda w: w - 2 * np.eye(2), depth=2, lr=0.05, steps=3),
-     product=_matrix_bad((2, 2)), gradient_fn=BAD["callable"] + [("wrong shape", lambda w: np.ones(3))],
+     dict(product=np.eye(2), gradient_fn=lambda w: w - 2.0, depth=2, lr=0.05, steps=3),
+     product=_matrix_bad((2, 2), True), gradient_fn=BAD["callable"] + [("wrong shape", lambda w: np.ones(3))],
      depth="count", lr="positive", steps="count0")
 spec("acceleration", acceleration.circulation, dict(field=lambda w: w, center=[0.0, 0.0], radius=1.0, n_points=16),
      field=BAD["callable"] + [("returns 3 values", lambda w: np.ones(3))],
@@ -264,7 +268,7 @@ spec("convolution", convolution.mean_variance_profile,
      inputs=[("3-D", np.ones((1, 2, 5))), ("nan", np.full((2, 5), NAN)), ("complex", np.ones((2, 5)) * 1j),
              ("None", None), ("'x'", "x")],
      depth="count", profile=[("even taps", [0.5, 0.5]), ("sums to 2", [1.0, 0.5, 0.5]), ("negative", [1.5, -1.0, 0.5]),
-                             ("nan", [NAN, 1.0, 0.0]), ("None", None), ("longer than n", np.full(7, 1 / 7))],
+                             ("nan", [NAN, 1.0, 0.0]), ("None", None), ("2-D", np.full((3, 3), 1 / 9))],
      sigma_w2="positive", activation="choice", n_draws="count", seed="seed")
 
 # --- deepnets ---------------------------------------------------------------------------------------------------
@@ -292,7 +296,7 @@ for fn, extra in [(init.gaussian, dict(std=0.1)), (init.scaled_gaussian, dict(ga
                          ("[3, True]", [3, True]), ("[3, -2]", [3, -2])],
                  n_runs=no_none("count"), seed="seed")
     key = next(iter(extra))
-    kinds[key] = ("nonnegative", [("[0.1] * 5 (wrong length)", [0.1] * 5)]) if key == "std" else "nonnegative"
+    kinds[key] = ("nonnegative_array", [("[0.1] * 5 (wrong length)", [0.1] * 5)]) if key == "std" else "nonnegative"
     spec("init", fn, dict(widths=[3, 4, 2], **extra, seed=0), **kinds)
 spec("init", init.decoupled, dict(task=TASK, widths=[4, 3, 3], u0=0.01, seed=0),
      task=[("None", None), ("'task'", "task")],
@@ -377,10 +381,10 @@ spec("learning_curves", learning_curves.simulate,
      steps=[("[-1]", [-1]), ("[0.5]", [0.5])], n_draws=("count", [("1", 1)]), gamma="nonnegative", seed="seed")
 
 # --- meanfield ------------------------------------------------------------------------------------------------------
-spec("meanfield", meanfield.gaussian_average, dict(f=np.tanh, q=1.0), f=BAD["callable"], q="nonnegative")
+spec("meanfield", meanfield.gaussian_average, dict(f=np.tanh, q=1.0), f=BAD["callable"], q="nonnegative_array")
 spec("meanfield", meanfield.slope_moment, dict(q=1.0, k=1, activation="tanh"), q="nonnegative", k="count",
      activation="choice")
-spec("meanfield", meanfield.variance_map, dict(q=1.0, sigma_w2=1.5, sigma_b2=0.1, activation="tanh"), q="nonnegative",
+spec("meanfield", meanfield.variance_map, dict(q=1.0, sigma_w2=1.5, sigma_b2=0.1, activation="tanh"), q="nonnegative_array",
      sigma_w2="positive", sigma_b2="nonnegative", activation="choice")
 for fn in (meanfield.fixed_point_variance, meanfield.fixed_point_correlation, meanfield.depth_scales):
     spec("meanfield", fn, dict(sigma_w2=1.5, sigma_b2=0.1, activation="tanh"), sigma_w2="positive",
@@ -392,7 +396,7 @@ spec("meanfield", meanfield.correlation_map, dict(c=0.5, q=1.0, sigma_w2=1.5, si
      q="positive", sigma_w2="positive", sigma_b2="nonnegative", activation="choice")
 spec("meanfield", meanfield.chi_1, dict(sigma_w2=1.5, sigma_b2=0.1, activation="tanh", q=None), sigma_w2="positive",
      sigma_b2="nonnegative", activation="choice", q=no_none("nonnegative"))
-spec("meanfield", meanfield.critical_line, dict(sigma_b2=[0.0, 0.1], activation="tanh"), sigma_b2="nonnegative",
+spec("meanfield", meanfield.critical_line, dict(sigma_b2=[0.0, 0.1], activation="tanh"), sigma_b2="nonnegative_array",
      activation="choice")
 spec("meanfield", meanfield.cnn_mode_eigenvalues, dict(profile=[0.25, 0.5, 0.25], n=6),
      profile=[("even", [0.5, 0.5]), ("sum 2", [1.0, 1.0, 0.0]), ("negative", [1.5, -1.0, 0.5]), ("2-D", np.ones((1, 1))),
@@ -405,7 +409,9 @@ spec("measure", measure.first_passage_time, dict(t=[0.0, 1.0, 2.0], x=[0.0, 1.0,
      t=[("decreasing", [2.0, 1.0, 0.0]), ("wrong length", [0.0, 1.0]), ("nan", [0.0, NAN, 2.0]), ("2-D", [[0, 1, 2]]),
         ("None", None), ("[]", [])],
      x=[("wrong length", [0.0, 1.0]), ("nan", [0.0, NAN, 1.0]), ("complex", [0j, 1j, 2j]), ("scalar", 1.0)],
-     level=[("nan", NAN), ("'1'", "1"), ("wrong shape", [1.0, 2.0])])
+     level=[("nan", NAN), ("'1'", "1"), ("None", None)])
+spec("measure", measure.first_passage_time, dict(t=[0.0, 1.0, 2.0], x=np.zeros((2, 3)), level=[1.0, 2.0]),
+     _label="first_passage_time (2 trajectories)", level=[("3 levels for 2 trajectories", [1.0, 2.0, 3.0])])
 spec("measure", measure.relative_delay, dict(measured=[2.0, 3.0], predicted=[1.0, 1.5]),
      measured=[("nan", [NAN, 1.0]), ("'2'", "2"), ("wrong shape", [1.0, 2.0, 3.0])],
      predicted=[("0", [0.0, 1.0]), ("negative", [-1.0, 1.0]), ("wrong shape", [1.0, 2.0, 3.0])])
@@ -416,7 +422,7 @@ spec("networks", networks.check_chain, dict(weights=W, n_in=4, n_out=3), weights
 spec("networks", networks.end_to_end, dict(weights=W), weights=_chain_bad(WIDTHS))
 spec("networks", networks.mode_strengths, dict(product=TASK.sigma31, task=TASK, n_modes=2),
      product=[("wrong shape", np.ones((4, 3))), ("1-D", np.ones(3)), ("nan", np.full((3, 4), NAN)),
-              ("complex", TASK.sigma31 * 1j), ("None", None), ("list", [[1.0] * 4] * 3)],
+              ("complex", TASK.sigma31 * 1j), ("None", None), ("ragged list", [[1.0] * 4, [1.0] * 3, [1.0] * 4])],
      task=[("None", None), ("'task'", "task")], n_modes=no_none("count"))
 spec("networks", networks.imbalance, dict(weights=W), weights=_chain_bad(WIDTHS))
 
@@ -442,7 +448,7 @@ spec("parsimony", parsimony.class_separation, dict(features=FEAT, labels=LAB),
              ("nan", np.full(10, NAN))])
 
 # --- plotting / reproducibility -------------------------------------------------------------------------------------
-spec("plotting", plotting.mode_colors, dict(n=3), n="count")
+spec("plotting", plotting.mode_colors, dict(n=3), n="count0")
 spec("plotting", plotting.figure, dict(ncols=1, nrows=1, width=2.0, height=2.0), ncols="count", nrows="count",
      width="positive", height="positive")
 spec("reproducibility", reproducibility.seed_everything, dict(seed=3),
@@ -458,7 +464,8 @@ spec("spectra", spectra.fuss_catalan_density, dict(n_factors=2, n_points=20), n_
      n_points=("count", [("2", 2)]))
 spec("spectra", spectra.gaussian_product_fourth_moment, dict(n=10, n_factors=3), n="count", n_factors="count")
 spec("spectra", spectra.product_eigenvalue_fraction_within, dict(r=[0.1, 2.0], n_factors=3),
-     r=("nonnegative", [], ["None"]), n_factors="count")
+     r=[("-0.1", -0.1), ("[0.1, nan]", [0.1, NAN]), ("'1'", "1"), ("1j", 1j), ("None", None), ("True", True)],
+     n_factors="count")
 spec("spectra", spectra.network_jacobian, dict(weights=init.orthogonal([3, 3, 3], seed=0), biases=None,
                                                h0=np.ones(3), activation="tanh"),
      weights=_chain_bad([3, 3, 3]), biases=[("wrong count", [np.zeros(3)]), ("wrong shape", [np.zeros(2)] * 2),
@@ -490,6 +497,12 @@ spec("tasks", tasks.Task.from_samples, dict(X=XT, Y=YT), _label="Task.from_sampl
         ("strings", np.full((4, 6), "1")), ("None", None), ("wrong samples", np.ones((4, 5)))],
      Y=[("zero samples", np.ones((3, 0))), ("wrong samples", np.ones((3, 7))), ("nan", np.full((3, 6), NAN))],
      name=[("3", 3), ("None", None)])
+spec("tasks", tasks.Task, dict(sigma11=np.eye(3), sigma31=np.ones((2, 3)), sigma33_trace=1.0), _label="Task",
+     sigma11=[("not square", np.ones((3, 2))), ("not symmetric", np.triu(np.ones((3, 3)))), ("nan", np.full((3, 3), NAN)),
+              ("None", None), ("1-D", np.ones(3))],
+     sigma31=[("wrong n_in", np.ones((2, 4))), ("1-D", np.ones(3)), ("complex", np.ones((2, 3)) * 1j), ("None", None)],
+     sigma33_trace=[("-1", -1.0), ("nan", NAN), ("'1'", "1"), ("None", None)],
+     X=[("X without Y", np.ones((3, 4))), ("wrong n_in", np.ones((2, 4)))], name=[("3", 3)])
 spec("tasks", TASK.loss, dict(product=TASK.sigma31), _label="Task.loss",
      product=[("wrong shape", np.ones((4, 3))), ("1-D", np.ones(4)), ("nan", np.full((3, 4), NAN)),
               ("complex", TASK.sigma31 * 1j), ("None", None)])
@@ -511,8 +524,8 @@ spec("tasks", tasks.load_mnist, dict(path=TMP, split="train"), _label="load_mnis
            ("3", 3)],
      split=[("'validation'", "validation"), ("None", None), ("3", 3)])
 spec("tasks", tasks.mnist_task, dict(n_components=5, whiten=True, n_samples=50, seed=0),
-     n_components=[("20 > rank of 12 samples' data", 20), ("1.5", 1.5), ("0", 0), ("'5'", "5"), ("800", 800)],
-     whiten=[("'yes'", "yes"), ("2", 2)], n_samples=[("12 (< n_components 20)", 12), ("1.5", 1.5), ("0", 0),
+     n_components=[("60 (> rank of the 50 images)", 60), ("1.5", 1.5), ("0", 0), ("'5'", "5"), ("800", 800)],
+     whiten=[("'yes'", "yes"), ("2", 2)], n_samples=[("3 (< n_components 5)", 3), ("1.5", 1.5), ("0", 0),
                                                     ("10**6", 10 ** 6), ("True", True)],
      seed="seed", path=[("labels out of range", BAD_LABELS), ("missing", TMP / "nope")])
 spec("tasks", tasks.mnist_classification, dict(n_test=20, image_size=None, seed=0),
@@ -550,17 +563,21 @@ spec("tasks", tasks.ClassificationData, dict(X_train=DATA.X_train, y_train=DATA.
      y_test=[("fractional", DATA.y_test + 0.25), ("strings", DATA.y_test.astype(str))])
 
 # --- theory -----------------------------------------------------------------------------------------------------------
-spec("theory", theory.mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, tau=1.0), t="times", s="positive_array",
-     u0="positive_array", tau="positive")
-spec("theory", theory.learning_time, dict(s=2.0, u0=0.1, uf=1.0, depth=3, tau=1.0), s="positive_array",
-     u0=("positive_array", [("u0 > uf", 1.5)]), uf=("positive_array", [("uf >= s", 2.0)]), depth="count",
+NO_BROADCAST = [("3 values against t's 2", [2.0, 3.0, 4.0])]
+spec("theory", theory.mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, tau=1.0), t="times",
+     s=("positive_array", NO_BROADCAST), u0=("positive_array", [("3 values against t's 2", [0.1, 0.2, 0.3])]),
+     tau="positive")
+spec("theory", theory.learning_time, dict(s=[2.0, 3.0], u0=0.1, uf=1.0, depth=3, tau=1.0), s="positive_array",
+     u0=("positive_array", [("u0 > uf", 1.5), ("3 values against s's 2", [0.1, 0.1, 0.1])]),
+     uf=("positive_array", [("uf >= s", 2.0)]), depth="count",
      tau="positive")
 spec("theory", theory.deep_mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, depth=3, tau=1.0), t="times",
-     s="positive_array", u0=("positive_array", [("u0 > s", 3.0)]), depth="count", tau="positive")
+     s=("positive_array", NO_BROADCAST), u0=("positive_array", [("u0 > s", 3.0)]), depth="count", tau="positive")
 spec("theory", theory.lambda_balanced_mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, lam=0.5, tau=1.0),
-     t="times", s="positive_array", u0="positive_array", lam="real_array", tau="positive")
+     t="times", s=("positive_array", NO_BROADCAST), u0="positive_array",
+     lam=("real_array", [("3 values against t's 2", [0.1, 0.2, 0.3])]), tau="positive")
 spec("theory", theory.mode_vector_field, dict(a=[0.1, 0.2], b=0.3, s=2.0, tau=1.0), a="real_array",
-     b="real_array", s="positive", tau="positive")
+     b=("real_array", [("3 values against a's 2", [0.1, 0.2, 0.3])]), s="positive", tau="positive")
 spec("theory", theory.hessian_top_eigenvalue, dict(s=2.0, depth=3, tau=1.0), s="positive_array", depth="count",
      tau="positive")
 spec("theory", theory.learning_time_at_optimal_rate, dict(s=2.0, u0=0.1, uf=1.0, depth=3, c=1.0),
@@ -586,7 +603,7 @@ spec("train", train.learning_rate_scan, dict(weights=W, task=TASK, lrs=[0.01, 0.
 spec("train", train.balanced_chain_descent, dict(s=[2.0, 1.0], u0=0.01, depth=3, lr=0.1, steps=4),
      s=("positive_array", [("2-D", [[2.0]])]), u0=("positive_array", [("u0 >= s", 2.0), ("wrong length",
                                                                                         [0.1, 0.1, 0.1])]),
-     depth="count", lr="positive", steps="count0", record_every="count")
+     depth="count", lr="positive_array", steps="count0", record_every="count")
 class _Data:
     """An object with ClassificationData's fields, built without its constructor's checks (what a user might pass)."""
 
@@ -601,7 +618,7 @@ def _data(n_train=20, n_labels=None, d=5, n_test=8, label_shift=0.0, label_offse
 
 
 spec("train", train.minibatch_sgd, dict(model=_mlp(), data=DATA, lr=0.1, steps=3, batch_size=4, record_every=1, seed=0),
-     model=[("None", None), ("'mlp'", "mlp")],
+     model=[("None", None), ("'mlp'", "mlp"), ("no parameters", torch.nn.Identity())],
      data=[("None", None), ("40 images, 30 labels", _data(40, 30)), ("fractional labels", _data(label_shift=0.5)),
            ("empty test set", _data(n_test=0)), ("labels >= classes", _data(label_offset=5)),
            ("wrong input width", _data(d=7)), ("negative labels", _data(label_offset=-3))],
@@ -971,7 +988,7 @@ def generated_cases(seed: int, take_all: bool, target: int) -> list[Case]:
     """One bad value per (function, argument, value); a seeded, stratified subset of about ``target`` calls."""
     per_function = []
     for module, name, fn, base, kinds in FUNCTIONS:
-        cases = [Case(module, f"{name}({arg}={label})", _signature_call(fn, base, arg, value), arg=arg)
+        cases = [Case(module, f"{name}({arg}={label})", _signature_call(fn, base, arg, value), arg=arg, value=value)
                  for arg, kind in kinds.items() for label, value in bad_values(kind)]
         per_function.append(cases)
     if take_all:
@@ -1006,9 +1023,10 @@ def classify(case: Case, seconds: int = 20) -> tuple[str, str]:
     except Exception as exc:     # noqa: BLE001 - classifying every outcome is the point
         signal.alarm(0)
         text = f"{type(exc).__name__}: {exc}"
-        if case.arg is not None:
-            clear_type = isinstance(exc, (ValueError, TypeError))
-            named = case.arg in str(exc)
+        if case.arg is not None:      # a file that cannot be read may raise OSError, naming the file
+            clear_type = isinstance(exc, (ValueError, TypeError) + ((OSError,) if case.arg == "path" else ()))
+            named = case.arg in str(exc) or (case.arg == "path" and case.value is not None and str(case.value)
+                                             in str(exc))
             return ("good", text) if clear_type and named else ("unclear error", text)
         if case.raises is not None:
             kind, fragment = case.raises
