@@ -662,8 +662,9 @@ def close(ref, rtol=1e-8, atol=1e-12):
 
 def _ode_lambda(t, s, u0, lam):
     """Reference: the ODE tau du/dt = sqrt(lam^2 + 4 u^2)(s - u) integrated in z = log u (relative accuracy)."""
-    sol = integrate.solve_ivp(lambda _, z: np.sqrt(lam ** 2 + 4 * np.exp(2 * z)) * (s * np.exp(-z) - 1), (0, t),
-                              [np.log(u0)], method="DOP853", rtol=1e-13, atol=1e-13)
+    with np.errstate(over="ignore", invalid="ignore"):      # the solver's rejected trial steps may overflow
+        sol = integrate.solve_ivp(lambda _, z: np.sqrt(lam ** 2 + 4 * np.exp(2 * z)) * (s * np.exp(-z) - 1), (0, t),
+                                  [np.log(u0)], method="DOP853", rtol=1e-13, atol=1e-13)
     return float(np.exp(sol.y[0, -1]))
 
 
