@@ -59,8 +59,17 @@ def end_to_end_update(product, gradient, depth: int) -> np.ndarray:
     return _end_to_end_update(w, g, v.depth(depth))
 
 
+def _scale(w: np.ndarray) -> float:
+    """``max |W|`` when :math:`WW^T` would over- or underflow (then :math:`P_W = |W|^{2(N-1)/N}P_{W/|W|}`), else 1."""
+    scale = float(np.abs(w).max(initial=0.0))
+    return scale if scale > 0 and not 1e-100 < scale < 1e100 else 1.0
+
+
 def _end_to_end_update(w: np.ndarray, g: np.ndarray, depth: int) -> np.ndarray:
     """:func:`end_to_end_update` without the checks (the descent loop checks once)."""
+    scale = _scale(w)
+    if scale != 1.0:
+        return scale ** (2 * (depth - 1) / depth) * _end_to_end_update(w / scale, g, depth)
     left, right = w @ w.T, w.T @ w
     return sum(_psd_power(left, (j - 1) / depth) @ g @ _psd_power(right, (depth - j) / depth)
                for j in range(1, depth + 1))
@@ -73,6 +82,9 @@ def preconditioner(product, depth: int) -> np.ndarray:
     depth = v.depth(depth)
     if w.ndim != 2:
         raise ValueError(f"product must be a matrix, got shape {w.shape}")
+    scale = _scale(w)
+    if scale != 1.0:
+        return scale ** (2 * (depth - 1) / depth) * preconditioner(w / scale, depth)
     return sum(np.kron(_psd_power(w.T @ w, (depth - j) / depth), _psd_power(w @ w.T, (j - 1) / depth))
                for j in range(1, depth + 1))
 

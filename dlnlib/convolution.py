@@ -42,6 +42,12 @@ def circular_conv(x, kernel) -> np.ndarray:
         raise ValueError(f"kernel must be (c_out, c_in, k) or (c_out, c_in, k, k) with odd k, got {kernel.shape}")
     if x.ndim < ndim + 1 or x.shape[-ndim - 1] != kernel.shape[1]:
         raise ValueError(f"x must be (..., {kernel.shape[1]}, n{', n' if ndim == 2 else ''}), got shape {x.shape}")
+    return _circular_conv(x, kernel)
+
+
+def _circular_conv(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """:func:`circular_conv` without the checks, for the layer loops that check their arguments once."""
+    ndim = kernel.ndim - 2
     axes = tuple(range(-ndim, 0))
     out = np.zeros(x.shape[:-ndim - 1] + (kernel.shape[0],) + x.shape[-ndim:])
     for tap in np.ndindex(*kernel.shape[2:]):
@@ -159,18 +165,26 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
 
     def record(layer):
         flat = h.reshape(h.shape[0], -1)
-        q = np.mean(flat ** 2, axis=1)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # c is NaN when an input is 0
+            q = np.mean(flat ** 2, axis=1)
+            if not np.all(np.isfinite(q)):
+                raise FloatingPointError(f"the signal overflowed float64 by layer {layer}: with sigma_w2 = "
+                                         f"{sigma_w2:g} and {act.name}, q grows without bound at this depth")
+            dot, scale = flat[0] @ flat[1], np.sqrt(q[0] * q[1])
+            if np.isfinite(dot) and np.isfinite(scale):
+                c = dot / flat.shape[1] / scale
+            else:                   # q beyond 1e154: the product overflows, so normalise each input first
+                c = (flat[0] / np.sqrt(q[0])) @ (flat[1] / np.sqrt(q[1])) / flat.shape[1]
         rec["layers"].append(layer)
         rec["q"].append(q)
-        with np.errstate(invalid="ignore", divide="ignore"):     # NaN when an input is 0: no correlation
-            rec["c"].append(float(flat[0] @ flat[1] / flat.shape[1] / np.sqrt(q[0] * q[1])))
+        rec["c"].append(float(c))
         rec["log_gain"].append(log_gain)
 
     record(0)
     for layer in range(1, depth + 1):
         k = init.conv_kernel(kernel, c, c, sigma_w2, kernel_size, ndim, seed=rng)
         bias = sigma_b * rng.standard_normal(c).reshape((c,) + (1,) * ndim)
-        out = circular_conv(np.concatenate([act.phi(h), (act.dphi(h[0]) * tangent)[None]]), k)   # one pass
+        out = _circular_conv(np.concatenate([act.phi(h), (act.dphi(h[0]) * tangent)[None]]), k)   # one pass
         h, tangent = out[:-1] + bias, out[-1]
         norm = np.linalg.norm(tangent)
         if norm > 0:
@@ -228,6 +242,9 @@ def mean_variance_profile(inputs, depth: int, profile, sigma_w2: float = 1.0, ac
     profiles = [np.mean(h ** 2, axis=(0, 1))]
     for _ in range(depth):
         kernels = [init.gaussian_kernel(c, c, profile, sigma_w2, seed=rng) for _ in range(n_draws)]
-        h = np.stack([circular_conv(act.phi(h[d]), kernels[d]) for d in range(n_draws)])
+        h = np.stack([_circular_conv(act.phi(h[d]), kernels[d]) for d in range(n_draws)])
         profiles.append(np.mean(h ** 2, axis=(0, 1)))
+        if not np.all(np.isfinite(profiles[-1])):
+            raise FloatingPointError(f"the variance overflowed float64 by layer {len(profiles) - 1}: with sigma_w2 = "
+                                     f"{sigma_w2:g} it grows without bound at this depth")
     return np.array(profiles)

@@ -163,7 +163,7 @@ def deterministic_errors(t, c: float, mu_norm2: float, sigma2: float, lr: float,
                               0.0, np.pi, limit=200, epsabs=1e-12)[0]
 
     out = {k: np.empty_like(t) for k in ("E", "V", "E_train", "V_train")}
-    for i, ti in enumerate(t):
+    for i, ti in np.ndenumerate(t):
         f = lambda x: np.exp(-lr * ti * (x + gamma))  # noqa: E731
         fs = float(f(lam_s))
         E = integral(lambda x: (1 - f(x)) / (x + gamma) * omega(x)) + kappa * (1 - fs) / (lam_s + gamma)

@@ -197,7 +197,12 @@ def fixed_point_correlation(sigma_w2, sigma_b2=0.0, activation="tanh") -> float:
     excess = lambda c: correlation_map(c, q_star, sigma_w2, sigma_b2, activation) - c  # noqa: E731
     if excess(0.0) <= 0.0:
         return 0.0
-    return float(optimize.brentq(excess, 0.0, 1.0 - 1e-6, xtol=1e-14))
+    low, high = 0.0, 1.0 - 1e-6
+    if excess(high) >= 0.0:     # quadrature error near c = 1 (kinked phi, e.g. hard-tanh): bracket the root on a grid
+        grid = np.linspace(0.0, high, 101)
+        high = next(c for c in grid[1:] if excess(c) < 0.0)
+        low = grid[np.searchsorted(grid, high) - 1]
+    return float(optimize.brentq(excess, low, high, xtol=1e-14))
 
 
 @dataclass(frozen=True)
@@ -245,7 +250,10 @@ def depth_scales(sigma_w2, sigma_b2=0.0, activation="tanh") -> DepthScales:
     c_star = fixed_point_correlation(sigma_w2, sigma_b2, activation)
     chi1 = chi_1(sigma_w2, sigma_b2, activation, q_star)
     chi_c = sigma_w2 * _pair_average(act.dphi, q_star, c_star) if c_star < 1.0 else chi1
-    chi_q = float(sigma_w2 * gaussian_average(lambda h: act.dphi(h) ** 2 + act.phi(h) * act.d2phi(h), q_star))
+    if act.gate_probability is None:
+        chi_q = float(sigma_w2 * gaussian_average(lambda h: act.dphi(h) ** 2 + act.phi(h) * act.d2phi(h), q_star))
+    else:                       # 0/1 slopes: phi phi'' = 0 almost everywhere, and the mean slope^2 is p(q) in closed form
+        chi_q = float(sigma_w2 * act.gate_probability(q_star))
     return DepthScales(q_star=q_star, c_star=c_star, chi_1=chi1, chi_c=float(chi_c), chi_q=chi_q,
                        xi_c=_depth_scale(chi_c), xi_q=_depth_scale(chi_q))
 

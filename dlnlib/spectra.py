@@ -103,7 +103,8 @@ def fuss_catalan_density(n_factors: int, n_points: int = 2000) -> tuple[np.ndarr
     n_factors : int
         Number of factors :math:`L \ge 1`.
     n_points : int
-        Number of grid points.
+        Number of grid points (for very large :math:`L` the few at the lower end where :math:`x < 10^{-308}`, beyond
+        double precision, are left out).
 
     Returns
     -------
@@ -114,10 +115,12 @@ def fuss_catalan_density(n_factors: int, n_points: int = 2000) -> tuple[np.ndarr
     n_points = v.count(n_points, "n_points", minimum=3)
     L = n_factors
     phi = np.linspace(0.0, np.pi / (L + 1), n_points + 2)[1:-1]
-    s1, sl, sl1 = np.sin(phi), np.sin(L * phi), np.sin((L + 1) * phi)
-    x = sl1 ** (L + 1) / (s1 * sl ** L)
-    density = s1 ** 2 * sl ** (L - 1) / sl1 ** L / np.pi
-    return x[::-1], density[::-1]
+    log_s1, log_sl, log_sl1 = (np.log(np.sin(a * phi)) for a in (1, L, L + 1))   # logs: sin^L over/underflows
+    log_x = (L + 1) * log_sl1 - log_s1 - L * log_sl
+    log_density = 2 * log_s1 + (L - 1) * log_sl - L * log_sl1 - np.log(np.pi)
+    # For large L the grid's last points reach x below 1e-308, where p exceeds 1e308: leave those out.
+    keep = (log_x > np.log(np.finfo(float).tiny)) & (log_density < np.log(np.finfo(float).max))
+    return np.exp(log_x[keep])[::-1], np.exp(log_density[keep])[::-1]
 
 
 def gaussian_product_fourth_moment(n: int, n_factors: int) -> float:
@@ -266,9 +269,10 @@ def summarize(singular_values, band=(0.1, 10.0)) -> dict:
 def normalized_variance(singular_values) -> float:
     r"""Spread of the spectrum of :math:`JJ^T`: :math:`\operatorname{var}(\lambda)/\langle\lambda\rangle^2` with
     :math:`\lambda = \sigma^2`. It is 0 for an isometry and scale-free, so it does not depend on :math:`m_1`."""
-    lam = _singular_values(singular_values) ** 2
-    if lam.mean() == 0:
+    sv = _singular_values(singular_values)
+    if sv.max() == 0:
         raise ValueError("singular_values must not all be 0: the normalised variance is then undefined")
+    lam = (sv / sv.max()) ** 2       # scale-free: rescaled so that squaring 1e200 cannot overflow
     return float(lam.var() / lam.mean() ** 2)
 
 

@@ -84,7 +84,11 @@ class Task:
             raise ValueError(f"X and Y must hold at least one sample of at least one feature, got shapes {X.shape} and "
                              f"{Y.shape}")
         v.text(name, "name")
-        return cls(sigma11=X @ X.T, sigma31=Y @ X.T, sigma33_trace=float(np.sum(Y * Y)), X=X, Y=Y, name=name)
+        with np.errstate(over="ignore", invalid="ignore"):
+            sigma11, sigma31, sigma33_trace = X @ X.T, Y @ X.T, float(np.sum(Y * Y))
+        if not (np.isfinite(sigma33_trace) and np.all(np.isfinite(sigma11)) and np.all(np.isfinite(sigma31))):
+            raise ValueError("X and Y are too large: their second moments overflow float64")
+        return cls(sigma11=sigma11, sigma31=sigma31, sigma33_trace=sigma33_trace, X=X, Y=Y, name=name)
 
     @property
     def n_in(self) -> int:
@@ -169,6 +173,10 @@ def svd_task(singular_values, n_in: int, n_out: int, seed=None, name: str = "") 
         raise ValueError(f"singular_values must hold at most min(n_in, n_out) = {min(n_in, n_out)} values, got {s.size}")
     if np.any(s < 0) or np.any(np.diff(s) > 0):
         raise ValueError("singular_values must be non-negative and non-increasing")
+    with np.errstate(over="ignore"):
+        total = np.sum(s ** 2)
+    if not np.isfinite(total):
+        raise ValueError("singular_values are too large: the loss's constant, the sum of their squares, overflows float64")
     rng = v.generator(seed)
     u, vv = random_orthogonal(n_out, seed=rng), random_orthogonal(n_in, seed=rng)
     full_s = np.zeros(min(n_in, n_out))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import integrate
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
 from . import _validation as v
 
@@ -81,8 +81,15 @@ def mode_trajectory(t, s, u0, tau=1.0):
     u0 = v.positive(u0, "u0")
     tau = v.positive_scalar(tau, "tau")
     v.broadcastable(t=t, s=s, u0=u0)
-    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow.
-    return s / (1.0 + (s / u0 - 1.0) * np.exp(-2.0 * s * t / tau))
+    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow, but s/u0 can
+    # (u0 < 1e-308 s), and from u0 > s the sum cancels near t = 0. Those cases use forms without either problem.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rate = 2.0 * s * t / tau
+        ratio = s / u0
+        rising = s / (1.0 + (ratio - 1.0) * np.exp(-rate))
+        tiny_start = np.exp(np.log(s) + log_expit(rate + np.log(u0) - np.log(s - u0)))   # s expit(2st/tau + logit)
+        falling = s / (ratio * np.exp(-rate) - np.expm1(-rate))
+    return np.where(u0 > s, falling, np.where(np.isfinite(ratio), rising, tiny_start))
 
 
 def _check_interval(s, u0, uf):
@@ -151,7 +158,10 @@ def learning_time(s, u0, uf, depth=2, tau=1.0):
     if depth == 1:
         return tau * np.log((s - u0) / (s - uf))
     if depth == 2:
-        return tau / (2 * s) * np.log(uf * (s - u0) / (u0 * (s - uf)))
+        with np.errstate(over="ignore", divide="ignore"):
+            ratio = uf * (s - u0) / (u0 * (s - uf))
+            logs = np.log(uf) - np.log(u0) + np.log(s - u0) - np.log(s - uf)   # where the ratio overflows (tiny u0)
+        return tau / (2 * s) * np.where(np.isfinite(ratio), np.log(ratio), logs)
     out = np.empty(s.shape)
     for idx in np.ndindex(s.shape):
         out[idx] = _deep_time_integral(s[idx], u0[idx], uf[idx], depth)
@@ -211,9 +221,18 @@ def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
         sol = integrate.solve_ivp(
             lambda _, z: rate * (s_k * expit(z)) ** (1.0 - 2.0 / depth),
             (0.0, max(float(times.max()), 1e-300)), [np.log(u0_k / (s_k - u0_k))],
-            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True)
-        flat_out[mask] = s_k * expit(sol.sol(times)[0])
+            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True, events=_learned)
+        end = sol.t[-1]         # from z = 50 on, u = s to double precision: stop there (z would overflow by t = 1e300)
+        flat_out[mask] = np.where(times <= end, s_k * expit(sol.sol(np.minimum(times, end))[0]), s_k)
     return out
+
+
+def _learned(_, z):
+    """Event of :func:`deep_mode_trajectory`'s ODE: the log-odds reach 50, beyond which ``s * expit(z) == s``."""
+    return z[0] - 50.0
+
+
+_learned.terminal = True
 
 
 def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):

@@ -145,6 +145,9 @@ def _freeze_diverged(value: torch.Tensor, rate: torch.Tensor, diverged_at: np.nd
 def _check_finite(loss, step: int, lr) -> None:
     if bool(torch.isfinite(loss).all()):
         return
+    if step == 0:
+        raise DivergenceError("gradient descent: the loss at the initial weights is not finite (weights too large for "
+                              "float64?)")
     bad = (~torch.isfinite(loss)).nonzero().tolist()
     rates = np.broadcast_to(lr, tuple(loss.shape)) if np.ndim(lr) else None
     where = ", ".join(f"run {tuple(i)} (lr={rates[tuple(i)]:g})" for i in bad[:5]) if rates is not None else f"lr={lr:g}"

@@ -361,3 +361,59 @@ def test_seed_everything_takes_numpy_integers_and_checks_before_seeding():
     with pytest.raises(ValueError, match="seed"):
         reproducibility.seed_everything(2 ** 40)       # used to fail in NumPy after Python's random was reseeded
     assert random.getstate() == state
+
+
+# --- the edges of the float range: an intermediate over- or underflows, the answer does not -------------------------
+def test_mode_trajectory_and_learning_time_from_a_tiny_or_a_large_start():
+    np.testing.assert_allclose(theory.mode_trajectory([0.0, 1.0], 1.0, 1e-310), [1e-310, 1e-310 * np.e ** 2], rtol=1e-9)
+    np.testing.assert_allclose(theory.mode_trajectory([0.0, 1e-3], 1e-10, 1.0), [1.0, 1 / 1.002], rtol=1e-6)
+    assert theory.learning_time(1.0, 1e-310, 0.5, 2) == pytest.approx(-0.5 * np.log(1e-310), rel=1e-12)
+
+
+def test_deep_mode_trajectory_far_beyond_learning_is_s():
+    u = theory.deep_mode_trajectory([1.0, 1e6, 1e300], 1.0, 0.1, 3)
+    assert 0.1 < u[0] < 1.0 and u[1] == u[2] == 1.0
+
+
+def test_deterministic_errors_keep_the_shape_of_t():
+    out = learning_curves.deterministic_errors(np.array([[0.0, 0.0], [5.0, 5.0]]), 0.5, 2.0, 1.0, 0.1)["test"]
+    assert out.shape == (2, 2) and np.all(out[0] == 0.5) and out[1, 0] == out[1, 1] < 0.5
+
+
+def test_fuss_catalan_density_at_great_depth():
+    x, p = spectra.fuss_catalan_density(1000, 500)
+    assert np.all(np.isfinite(x)) and np.all(np.isfinite(p)) and x.max() < spectra.fuss_catalan_edge(1000)
+    assert spectra.normalized_variance([1e200, 1e200]) == 0.0
+    assert spectra.normalized_variance([1e-200, 2e-200]) == pytest.approx(spectra.normalized_variance([1.0, 2.0]))
+
+
+def test_mean_field_of_kinked_activations():
+    assert 0.0 < meanfield.fixed_point_correlation(3.0, 0.1, "hard_tanh") < 0.9      # used to fail in brentq
+    scales = meanfield.depth_scales(2.0, 0.0, "relu")
+    assert scales.chi_q == scales.chi_1 == 1.0
+
+
+def test_end_to_end_rule_where_w_wt_over_or_underflows():
+    g = np.array([[0.1, -0.2], [0.0, 0.4]])
+    for scale in (1e200, 1e-200):
+        np.testing.assert_allclose(acceleration.end_to_end_update(scale * np.eye(2), g, 2) / scale, 2 * g, rtol=1e-14)
+    np.testing.assert_allclose(acceleration.preconditioner(1e200 * np.eye(2), 3) / 1e200 ** (4 / 3), 3 * np.eye(4),
+                               rtol=1e-12)
+
+
+def test_signal_propagation_near_and_beyond_the_float_range():
+    prop = convolution.signal_propagation(np.ones((2, 2, 1)), 511, 4.0, activation="linear", kernel_size=1, seed=0,
+                                          record_every=100)
+    np.testing.assert_allclose(prop.c, 1.0)
+    assert prop.log_gain[-1] == pytest.approx(511 * np.log(2), rel=1e-9)
+    with pytest.raises(FloatingPointError, match="overflowed float64 by layer"):
+        convolution.signal_propagation(np.ones((2, 2, 1)), 2000, 4.0, activation="linear", kernel_size=1, seed=0)
+
+
+def test_overflowing_statistics_name_what_overflowed():
+    with pytest.raises(ValueError, match="singular_values are too large"):
+        tasks.svd_task([1e200], 1, 1, seed=0)
+    with pytest.raises(ValueError, match="X and Y are too large"):
+        tasks.Task.from_samples(np.ones((1, 2)), np.full((1, 2), 1e200))
+    with pytest.raises(train.DivergenceError, match="loss at the initial weights is not finite"):
+        train.gradient_descent([np.full((3, 4), 1e200)], TASK, 0.1, 1)
