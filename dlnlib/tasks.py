@@ -353,6 +353,9 @@ def mnist_task(n_components: int | None = None, whiten: bool = False, path=None,
         keep = np.sort(v.generator(seed).choice(labels.size, n_samples, replace=False))
         images, labels = images[keep], labels[keep]
     X = images.T
+    if whiten and n_components > labels.size:
+        raise ValueError(f"whiten=True needs n_components <= the rank of the images (at most {labels.size}, their "
+                         f"number), got n_components={n_components}; use more n_samples or fewer components")
     if n_components is not None:
         eigenvalues, eigenvectors = np.linalg.eigh(X @ X.T)
         order = np.argsort(eigenvalues)[::-1][:n_components]

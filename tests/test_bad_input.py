@@ -562,7 +562,11 @@ def test_out_of_range_mnist_labels_name_the_file(tmp_path):
         tasks.load_mnist(tmp_path / "missing")
 
 
-def test_whitening_more_components_than_the_data_has_is_refused():
-    """The issue's case: 20 images have rank 20, so PCA-50 cannot be white (the task used to declare sigma11 = I)."""
-    with pytest.raises(ValueError, match="n_components <= the rank of the images"):
-        tasks.mnist_task(n_components=50, whiten=True, n_samples=20, seed=0)
+def test_whitening_more_components_than_the_data_has_is_refused(tmp_path):
+    """12 images (6 distinct) have rank 6, so no white PCA-8 or PCA-20 exists (the task used to declare sigma11 = I)."""
+    images = np.random.default_rng(0).integers(0, 256, (6, 28, 28), dtype=np.uint8)
+    _write_idx(tmp_path / "train-images-idx3-ubyte", np.concatenate([images, images]), 0x08)
+    _write_idx(tmp_path / "train-labels-idx1-ubyte", np.arange(12, dtype=np.uint8) % 10, 0x08)
+    for n_components, match in [(20, r"\(at most 12"), (8, r"\(6 for 12 images\)")]:
+        with pytest.raises(ValueError, match=f"n_components <= the rank of the images {match}"):
+            tasks.mnist_task(n_components=n_components, whiten=True, path=tmp_path)
