@@ -64,6 +64,16 @@ def broadcastable(**arrays) -> tuple:
         raise ValueError(f"{', '.join(arrays)} must broadcast together, got shapes {shapes}") from None
 
 
+def per_run(value: np.ndarray, runs: tuple, name: str) -> np.ndarray:
+    """Return ``value`` broadcast to the run axes ``runs`` (a copy), after checking that it broadcasts (one value for
+    all runs, or one per run)."""
+    try:
+        return np.broadcast_to(value, runs).copy()
+    except ValueError:
+        raise ValueError(f"{name} must be a scalar or broadcast to the run axes {runs}, got shape {np.shape(value)}") \
+            from None
+
+
 def real_scalar(value, name: str) -> float:
     """Return ``value`` as a float after checking it is one finite real number."""
     arr = as_float_array(value, name)

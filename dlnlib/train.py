@@ -215,10 +215,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
         raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
     lead = tuple(weights[0].shape[:-2])
     lr_arr = v.positive(lr, "lr")
-    try:
-        np.broadcast_to(lr_arr, lead)
-    except ValueError:
-        raise ValueError(f"lr must be a scalar or broadcast to the run axes {lead}, got shape {lr_arr.shape}") from None
+    lr_runs = v.per_run(lr_arr, lead, "lr")
     lr_value = float(lr_arr) if lr_arr.ndim == 0 else lr_arr
 
     def tensor(x):
@@ -228,7 +225,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     for l, w in enumerate(ws):
         if not bool(torch.isfinite(w).all()):
             raise ValueError(f"weights[{l}] contains non-finite values")
-    rate = tensor(np.broadcast_to(lr_arr, lead).copy()).reshape(lead + (1, 1))
+    rate = tensor(lr_runs).reshape(lead + (1, 1))
     diverged_at = torch.full(lead, -1, dtype=torch.long, device=device)
     sigma11, sigma31 = tensor(task.sigma11), tensor(task.sigma31)
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
@@ -776,10 +773,7 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     lr_arr = v.positive(lr, "lr")
     ws = [torch.tensor(w, dtype=torch.float64, device=device) for w in ws]
     runs = tuple(ws[0].shape[:-2])
-    try:
-        np.broadcast_to(lr_arr, runs)
-    except ValueError:
-        raise ValueError(f"lr must be a scalar or broadcast to the run axes {runs}, got shape {lr_arr.shape}") from None
+    lr_runs = v.per_run(lr_arr, runs, "lr")
     scale = np.ones(len(ws)) if factor_lr is None else v.as_float_array(factor_lr, "factor_lr")
     try:
         fits = scale.ndim > 0 and len(scale) == len(ws) and np.broadcast_shapes(scale.shape[1:], runs) == runs
@@ -794,7 +788,7 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         ws[l].requires_grad_()
     factor_rate = [torch.as_tensor(np.broadcast_to(scale[l], runs).copy(), dtype=torch.float64, device=device)
                    for l in range(len(ws))]
-    rate = torch.as_tensor(np.broadcast_to(lr_arr, runs).copy(), dtype=torch.float64, device=device)
+    rate = torch.as_tensor(lr_runs, dtype=torch.float64, device=device)
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
     diverged_at = np.full(runs, -1)

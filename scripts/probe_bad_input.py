@@ -24,7 +24,6 @@ import contextlib
 import gzip
 import inspect
 import io
-import math
 import random
 import signal
 import tempfile
@@ -38,7 +37,6 @@ import numpy as np
 import torch
 from scipy import integrate
 
-import dlnlib
 from dlnlib import (acceleration, activations, checks, convolution, deepnets, init, landscape, learning_curves,
                     meanfield, measure, networks, parsimony, plotting, reproducibility, spectra, tasks, theory, train)
 
@@ -657,7 +655,7 @@ def edge(module, label, call, check=None, raises=None):
 
 
 def close(ref, rtol=1e-8, atol=1e-12):
-    return lambda out: np.allclose(np.asarray(out, dtype=float), ref, rtol=rtol, atol=atol)
+    return lambda out: np.allclose(np.asarray(out), ref, rtol=rtol, atol=atol)
 
 
 def _ode_lambda(t, s, u0, lam):
