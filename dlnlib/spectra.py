@@ -272,7 +272,9 @@ def normalized_variance(singular_values) -> float:
     sv = _singular_values(singular_values)
     if sv.max() == 0:
         raise ValueError("singular_values must not all be 0: the normalised variance is then undefined")
-    lam = (sv / sv.max()) ** 2       # scale-free: rescaled so that squaring 1e200 cannot overflow
+    if not 1e-100 < sv.max() < 1e100:    # scale-free: rescale where squaring would over- or underflow
+        sv = sv / sv.max()
+    lam = sv ** 2
     return float(lam.var() / lam.mean() ** 2)
 
 
