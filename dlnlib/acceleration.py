@@ -30,7 +30,7 @@ def _psd_power(m: np.ndarray, power: float) -> np.ndarray:
     """
     eigenvalues, vectors = np.linalg.eigh(m)
     floor = 10 * m.shape[0] * np.finfo(float).eps * max(float(eigenvalues.max(initial=0.0)), 0.0)
-    eigenvalues = np.where(eigenvalues > floor, eigenvalues, 0.0)
+    eigenvalues = np.where((eigenvalues > floor) | np.isnan(eigenvalues), eigenvalues, 0.0)   # NaN (overflow) stays
     scaled = np.ones_like(eigenvalues) if power == 0 else eigenvalues ** power
     return (vectors * scaled) @ vectors.T
 
@@ -52,11 +52,24 @@ def end_to_end_update(product, gradient, depth: int) -> np.ndarray:
     numpy.ndarray
         The preconditioned gradient, ``(d_out, d_in)``.
     """
-    w = v.as_float_array(product, "product")
+    w = v.array(product, "product", ndim=2)
     g = v.as_float_array(gradient, "gradient")
-    depth = v.depth(depth)
-    if w.ndim != 2 or g.shape != w.shape:
-        raise ValueError(f"product must be a matrix and gradient the same shape, got {w.shape} and {g.shape}")
+    if g.shape != w.shape:
+        raise ValueError(f"gradient must have the product's shape {w.shape}, got {g.shape}")
+    return _end_to_end_update(w, g, v.depth(depth))
+
+
+def _scale(w: np.ndarray) -> float:
+    """``max |W|`` when :math:`WW^T` would over- or underflow (then :math:`P_W = |W|^{2(N-1)/N}P_{W/|W|}`), else 1."""
+    scale = float(np.abs(w).max(initial=0.0))
+    return scale if scale > 0 and not 1e-100 < scale < 1e100 else 1.0
+
+
+def _end_to_end_update(w: np.ndarray, g: np.ndarray, depth: int) -> np.ndarray:
+    """:func:`end_to_end_update` without the checks (the descent loop checks once)."""
+    scale = _scale(w)
+    if scale != 1.0:
+        return scale ** (2 * (depth - 1) / depth) * _end_to_end_update(w / scale, g, depth)
     left, right = w @ w.T, w.T @ w
     return sum(_psd_power(left, (j - 1) / depth) @ g @ _psd_power(right, (depth - j) / depth)
                for j in range(1, depth + 1))
@@ -69,6 +82,9 @@ def preconditioner(product, depth: int) -> np.ndarray:
     depth = v.depth(depth)
     if w.ndim != 2:
         raise ValueError(f"product must be a matrix, got shape {w.shape}")
+    scale = _scale(w)
+    if scale != 1.0:
+        return scale ** (2 * (depth - 1) / depth) * preconditioner(w / scale, depth)
     return sum(np.kron(_psd_power(w.T @ w, (depth - j) / depth), _psd_power(w @ w.T, (j - 1) / depth))
                for j in range(1, depth + 1))
 
@@ -89,10 +105,12 @@ def preconditioner_eigenvalues(singular_values, depth: int) -> np.ndarray:
     numpy.ndarray
         ``(d_out, d_in)``: entry ``[r, r']`` is the eigenvalue of :math:`\operatorname{vec}(u_r v_{r'}^T)`.
     """
-    left, right = (v.as_float_array(s, "singular_values") for s in singular_values)
+    if not isinstance(singular_values, (tuple, list)) or len(singular_values) != 2:
+        raise TypeError("singular_values must be a pair (sigma_left, sigma_right) of 1-D arrays")
+    left, right = (v.array(s, f"singular_values[{i}]", ndim=1) for i, s in enumerate(singular_values))
     depth = v.depth(depth)
     if np.any(left < 0) or np.any(right < 0):
-        raise ValueError("singular values must be >= 0")
+        raise ValueError("singular_values must be >= 0")
 
     def power(s, p):
         return np.ones_like(s) if p == 0 else s ** p
@@ -121,12 +139,16 @@ def end_to_end_descent(product, gradient_fn, depth: int, lr: float, steps: int) 
     numpy.ndarray
         ``(steps + 1, d_out, d_in)`` trajectory.
     """
-    w = v.as_float_array(product, "product").copy()
+    w = v.array(product, "product", ndim=2).copy()
+    gradient_fn = v.function(gradient_fn, "gradient_fn")
     depth, lr = v.depth(depth), v.positive_scalar(lr, "lr")
     steps = v.count(steps, "steps", minimum=0)
     path = [w.copy()]
-    for _ in range(steps):
-        w = w - lr * end_to_end_update(w, gradient_fn(w), depth)
+    for k in range(steps):
+        g = gradient_fn(w)       # checked once, at the first step
+        g = v.array(g, "gradient_fn(product)", shape=w.shape) if k == 0 else np.asarray(g, dtype=float)
+        with np.errstate(over="ignore", invalid="ignore"):
+            w = w - lr * _end_to_end_update(w, g, depth)
         if not np.all(np.isfinite(w)):
             raise FloatingPointError(f"end-to-end rule diverged at step {len(path)} with lr={lr:g}")
         path.append(w.copy())
@@ -150,6 +172,7 @@ def circulation(field, center, radius: float, n_points: int = 256) -> float:
     -------
     float
     """
+    field = v.function(field, "field")
     center = v.as_float_array(center, "center")
     if center.shape != (2,):
         raise ValueError(f"center must be a point of the plane, got shape {center.shape}")
@@ -160,5 +183,8 @@ def circulation(field, center, radius: float, n_points: int = 256) -> float:
     for t in theta:
         point = center + radius * np.array([np.cos(t), np.sin(t)])
         tangent = radius * np.array([-np.sin(t), np.cos(t)])
-        total += float(np.asarray(field(point), dtype=float).reshape(2) @ tangent)
+        value = np.asarray(field(point), dtype=float)
+        if value.shape != (2,) or not np.all(np.isfinite(value)):
+            raise ValueError(f"field must return a finite vector of the plane, shape (2,), got {value!r} at {point}")
+        total += float(value @ tangent)
     return total * 2 * np.pi / n_points

@@ -57,6 +57,6 @@ def get(activation) -> Activation:
     """Return the :class:`Activation` named ``activation`` (or ``activation`` itself if it is one)."""
     if isinstance(activation, Activation):
         return activation
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     return ACTIVATIONS[activation]

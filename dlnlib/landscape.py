@@ -5,6 +5,7 @@ import numpy as np
 import torch
 
 from . import _validation as v
+from . import networks
 from .init import random_orthogonal
 from .train import _linear_quantities
 
@@ -34,13 +35,13 @@ def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
     -------
     list of numpy.ndarray
     """
-    if not np.allclose(task.sigma11, np.eye(task.n_in)):
+    if not np.allclose(v.task(task).sigma11, np.eye(task.n_in)):
         raise ValueError("fixed_point needs a whitened task (sigma11 = I)")
-    widths = [v.count(w, "widths") for w in widths]
-    if widths[0] != task.n_in or widths[-1] != task.n_out:
+    widths = [v.count(w, f"widths[{l}]") for l, w in enumerate(v.sequence(widths, "widths", "layer sizes"))]
+    if len(widths) < 2 or widths[0] != task.n_in or widths[-1] != task.n_out:
         raise ValueError(f"widths must start with {task.n_in} and end with {task.n_out}, got {widths}")
     u, s, vv = task.svd
-    active = np.asarray(active_modes, dtype=int)
+    active = v.integer_array(active_modes, "active_modes")
     if active.ndim != 1 or active.size != np.unique(active).size or active.size > min(widths) \
             or np.any(active < 0) or np.any(active >= s.size):
         raise ValueError(f"active_modes must be distinct indices in [0, {s.size}) and at most min(widths) = "
@@ -55,7 +56,7 @@ def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
 
 def loss_gradient_norm(weights, task) -> float:
     r"""Euclidean norm of :math:`(\partial L/\partial W_1, \dots, \partial L/\partial W_D)`: zero at fixed points."""
-    ws = [v.as_float_array(w, "weights") for w in weights]
+    ws = v.chain(weights, "weights", v.task(task).n_in, task.n_out)
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
     _, _, grads = _linear_quantities(ws, task.sigma11, task.sigma31, task.sigma33_trace, whitened)
     return float(np.sqrt(sum(np.sum(g * g) for g in grads)))
@@ -67,7 +68,7 @@ def loss_hessian(weights, task) -> np.ndarray:
     The parameters are the weight matrices flattened in order (row-major); the result is square with side
     :math:`\sum_l n_{l+1} n_l`. Negative eigenvalues mark saddles (Saxe et al. 2014, §1.2).
     """
-    ws = [torch.as_tensor(v.as_float_array(w, "weights")) for w in weights]
+    ws = [torch.as_tensor(w) for w in v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)]
     shapes = [w.shape for w in ws]
     sizes = np.cumsum([0] + [w.numel() for w in ws])
     s11, s31 = torch.as_tensor(task.sigma11), torch.as_tensor(task.sigma31)
@@ -98,7 +99,8 @@ def worst_perturbation(loss, point, radius: float, n_samples: int = 10_000, seed
     -------
     float
     """
-    point = v.as_float_array(point, "point")
+    loss = v.function(loss, "loss")
+    point = v.array(point, "point", ndim=1, nonempty=True)
     radius = v.positive_scalar(radius, "radius")
     n_samples = v.count(n_samples, "n_samples")
     rng = v.generator(seed)
@@ -106,7 +108,20 @@ def worst_perturbation(loss, point, radius: float, n_samples: int = 10_000, seed
     direction /= np.linalg.norm(direction, axis=1, keepdims=True)
     lengths = radius * rng.random(n_samples) ** (1.0 / point.size)
     values = np.asarray(loss(point + lengths[:, None] * direction), dtype=float)
+    if values.shape != (n_samples,) or not np.all(np.isfinite(values)):
+        raise ValueError(f"loss must return one finite value per row of its (m, p) argument, got shape "
+                         f"{values.shape} for m = {n_samples}")
     return float(values.min() - float(np.asarray(loss(point[None]), dtype=float)[0]))
+
+
+def _check_objective(f, grad, w: np.ndarray) -> None:
+    """Evaluate ``f`` and ``grad`` once at ``w``: a finite number, and a finite array of ``w``'s shape."""
+    value = np.asarray(f(w), dtype=float)
+    if value.size != 1 or not np.isfinite(value).all():
+        raise ValueError(f"f must return one finite number, got {value!r} at the start")
+    g = np.asarray(grad(w), dtype=float)
+    if g.shape != w.shape or not np.isfinite(g).all():
+        raise ValueError(f"grad must return a finite array of shape {w.shape}, got shape {g.shape} at the start")
 
 
 def convex_minimum(f, grad, shape) -> tuple[np.ndarray, float]:
@@ -126,6 +141,9 @@ def convex_minimum(f, grad, shape) -> tuple[np.ndarray, float]:
     """
     from scipy import optimize
 
+    f, grad = v.function(f, "f"), v.function(grad, "grad")
+    shape = tuple(v.count(n, "shape") for n in v.sequence(shape, "shape", "sizes"))
+    _check_objective(f, grad, np.zeros(shape))
     result = optimize.minimize(lambda x: f(x.reshape(shape)), np.zeros(int(np.prod(shape))),
                                jac=lambda x: grad(x.reshape(shape)).ravel(), method="L-BFGS-B",
                                options={"ftol": 1e-15, "gtol": 1e-12, "maxiter": 10_000})
@@ -152,7 +170,9 @@ def minimize_factors(f, grad, weights) -> tuple[list[np.ndarray], float, float]:
     """
     from scipy import optimize
 
-    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    f, grad = v.function(f, "f"), v.function(grad, "grad")
+    ws = v.chain(weights, runs=False)
+    _check_objective(f, grad, networks.end_to_end(ws))
     shapes = [w.shape for w in ws]
     cuts = np.cumsum([0] + [w.size for w in ws])
 

@@ -46,11 +46,13 @@ def gd_trajectory(X, y, w0, lr: float, steps, gamma: float = 0.0) -> np.ndarray:
     numpy.ndarray
         ``(len(steps), p)``.
     """
-    X, y, w0 = v.as_float_array(X, "X"), v.as_float_array(y, "y"), v.as_float_array(w0, "w0")
+    X, y = _samples(X, y)
+    w0 = v.array(w0, "w0", shape=(X.shape[0],))
     lr = v.positive_scalar(lr, "lr")
-    steps = np.asarray(steps)
-    if X.ndim != 2 or y.shape != (X.shape[1],) or w0.shape != (X.shape[0],):
-        raise ValueError(f"X must be (p, n), y (n,) and w0 (p,), got {X.shape}, {y.shape}, {w0.shape}")
+    steps = np.atleast_1d(v.integer_array(steps, "steps", minimum=0))
+    gamma = v.nonnegative_scalar(gamma, "gamma")
+    if steps.ndim != 1:
+        raise ValueError(f"steps must be a 1-D array of step counts, got shape {steps.shape}")
     n = X.shape[1]
     lam, vecs = np.linalg.eigh(X @ X.T / n + gamma * np.eye(X.shape[0]))
     b = vecs.T @ (X @ y / n)
@@ -64,20 +66,44 @@ def gd_trajectory(X, y, w0, lr: float, steps, gamma: float = 0.0) -> np.ndarray:
     return coords @ vecs.T
 
 
+def _samples(X, y) -> tuple[np.ndarray, np.ndarray]:
+    """Inputs ``X`` ``(p, n)`` with at least one sample and labels ``y`` ``(n,)``, checked."""
+    X, y = v.array(X, "X", ndim=2, nonempty=True), v.as_float_array(y, "y")
+    if y.shape != (X.shape[1],):
+        raise ValueError(f"y must hold one label per column of X (p, n) = {X.shape}, got shape {y.shape}")
+    return X, y
+
+
+def _weight_path(w, p: int) -> np.ndarray:
+    """Weights ``(p,)`` or ``(T, p)``, checked and returned as ``(T, p)``."""
+    w = v.as_float_array(w, "w")
+    if w.ndim not in (1, 2) or w.shape[-1] != p:
+        raise ValueError(f"w must be ({p},) or (T, {p}) to match X (p, n), got shape {w.shape}")
+    return np.atleast_2d(w)
+
+
 def error_rate(w, X, y) -> np.ndarray:
     r"""Fraction of samples misclassified by :math:`\operatorname{sign}(w^Tx)`; ``w`` may be ``(T, p)``."""
-    w = v.as_float_array(w, "w")
-    return np.mean(np.sign(np.atleast_2d(w) @ v.as_float_array(X, "X")) != v.as_float_array(y, "y"), axis=-1)
+    X, y = _samples(X, y)
+    return np.mean(np.sign(_weight_path(w, X.shape[0]) @ X) != y, axis=-1)
 
 
 def mean_scores(w, X, y) -> np.ndarray:
     r"""Mean signed score :math:`\frac1n\sum_i y_i\,w^Tx_i` (the simulated counterpart of :math:`E`)."""
-    w = v.as_float_array(w, "w")
-    return (np.atleast_2d(w) @ v.as_float_array(X, "X") @ v.as_float_array(y, "y")) / len(y)
+    X, y = _samples(X, y)
+    return (_weight_path(w, X.shape[0]) @ X @ y) / len(y)
 
 
 def _q(x):
     return 0.5 * erfc(np.asarray(x) / np.sqrt(2.0))
+
+
+def _error(E, V):
+    r""":math:`Q(E/\sqrt V)`, also where :math:`V = 0` (a deterministic score): 1/2 for a zero score (a coin flip),
+    else 0 or 1 by its sign."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ratio = np.where(V > 0, E / np.sqrt(np.maximum(V, 0.0)), np.sign(E) * np.inf)
+    return _q(np.where((V <= 0) & (E == 0), 0.0, ratio))
 
 
 def deterministic_errors(t, c: float, mu_norm2: float, sigma2: float, lr: float, gamma: float = 0.0) -> dict:
@@ -118,10 +144,11 @@ def deterministic_errors(t, c: float, mu_norm2: float, sigma2: float, lr: float,
     dict
         ``test``, ``train`` (error rates), ``E``, ``V``, ``E_train`` (arrays shaped like ``t``).
     """
-    t = np.atleast_1d(v.as_float_array(t, "t"))
+    t = np.atleast_1d(v.nonnegative(t, "t"))
     c, m2 = v.positive_scalar(c, "c"), v.positive_scalar(mu_norm2, "mu_norm2")
-    sigma2 = float(v.as_float_array(sigma2, "sigma2"))
+    sigma2 = v.nonnegative_scalar(sigma2, "sigma2")
     lr = v.positive_scalar(lr, "lr")
+    gamma = v.nonnegative_scalar(gamma, "gamma")
     lo, hi = (1 - np.sqrt(c)) ** 2, (1 + np.sqrt(c)) ** 2
     lam_s = c + 1 + m2 + c / m2
     kappa = max(m2 ** 2 - c, 0.0) / m2
@@ -136,7 +163,7 @@ def deterministic_errors(t, c: float, mu_norm2: float, sigma2: float, lr: float,
                               0.0, np.pi, limit=200, epsabs=1e-12)[0]
 
     out = {k: np.empty_like(t) for k in ("E", "V", "E_train", "V_train")}
-    for i, ti in enumerate(t):
+    for i, ti in np.ndenumerate(t):
         f = lambda x: np.exp(-lr * ti * (x + gamma))  # noqa: E731
         fs = float(f(lam_s))
         E = integral(lambda x: (1 - f(x)) / (x + gamma) * omega(x)) + kappa * (1 - fs) / (lam_s + gamma)
@@ -148,14 +175,14 @@ def deterministic_errors(t, c: float, mu_norm2: float, sigma2: float, lr: float,
         out["E"][i], out["V"][i] = E, scale * bulk + sigma2 * init
         out["E_train"][i] = scale * E
         out["V_train"][i] = scale * bulk_tr + sigma2 * init_tr - out["E_train"][i] ** 2
-    out["test"] = _q(out["E"] / np.sqrt(out["V"]))
-    out["train"] = _q(out["E_train"] / np.sqrt(np.maximum(out["V_train"], 1e-300)))
+    out["test"] = _error(out["E"], out["V"])
+    out["train"] = _error(out["E_train"], out["V_train"])
     return out
 
 
 def gaussian_mixture(mean, n: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
     r"""``n`` samples :math:`x_i = y_i\mu + z_i` of the balanced two-class mixture; returns ``X`` ``(p, n)`` and ``y``."""
-    mean = v.as_float_array(mean, "mean")
+    mean = v.array(mean, "mean", ndim=1, nonempty=True)
     n = v.count(n, "n")
     rng = v.generator(seed)
     y = np.where(rng.random(n) < 0.5, -1.0, 1.0)
@@ -174,10 +201,14 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
         ``train``, ``test`` (mean error rates), ``test_se`` (standard error over draws), ``score`` (mean training
         score :math:`\frac1n\sum_i y_iw^Tx_i`), each ``(len(steps),)``.
     """
-    mean = v.as_float_array(mean, "mean")
+    mean = v.array(mean, "mean", ndim=1, nonempty=True)
+    n = v.count(n, "n")
     n_draws = v.count(n_draws, "n_draws", minimum=2)
+    sigma2 = v.nonnegative_scalar(sigma2, "sigma2")
+    lr, gamma = v.positive_scalar(lr, "lr"), v.nonnegative_scalar(gamma, "gamma")
+    steps = np.atleast_1d(v.integer_array(steps, "steps", minimum=0))
     rng = v.generator(seed)
-    w0 = np.sqrt(float(v.as_float_array(sigma2, "sigma2"))) * rng.standard_normal(mean.size) / np.sqrt(mean.size)
+    w0 = np.sqrt(sigma2) * rng.standard_normal(mean.size) / np.sqrt(mean.size)
     train, test, score = [], [], []
     for _ in range(n_draws):
         X, y = gaussian_mixture(mean, n, rng)

@@ -32,8 +32,14 @@ def first_passage_time(t, x, level):
     t = v.as_float_array(t, "t")
     x = v.as_float_array(x, "x")
     level = v.as_float_array(level, "level")
-    if t.ndim != 1 or x.shape[-1] != t.size or np.any(np.diff(t) <= 0):
+    if x.ndim == 0:
+        raise ValueError("x must hold trajectories (..., T), got a single number")
+    if t.ndim != 1 or t.size == 0 or x.shape[-1] != t.size or np.any(np.diff(t) <= 0):
         raise ValueError(f"t must be increasing with one entry per sample of x's last axis ({x.shape[-1]}), got {t.shape}")
+    try:
+        np.broadcast_shapes(x.shape[:-1], level.shape)
+    except ValueError:
+        raise ValueError(f"level must broadcast against x[..., 0] of shape {x.shape[:-1]}, got {level.shape}") from None
     x, level = np.broadcast_arrays(x, level[..., None])
     reached = x >= level
     idx = np.argmax(reached, axis=-1)
@@ -55,4 +61,9 @@ def relative_delay(measured, predicted):
     """
     measured = v.as_float_array(measured, "measured")
     predicted = v.positive(predicted, "predicted")
+    try:
+        np.broadcast_shapes(measured.shape, predicted.shape)
+    except ValueError:
+        raise ValueError(f"measured and predicted must broadcast together, got {measured.shape} and "
+                         f"{predicted.shape}") from None
     return (measured - predicted) / predicted

@@ -8,34 +8,34 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validation as v
+
 __all__ = ["check_chain", "end_to_end", "mode_strengths", "imbalance"]
 
 
 def check_chain(weights, n_in: int | None = None, n_out: int | None = None) -> list[int]:
-    """Check that ``weights`` compose, and return the layer widths ``[n_in, n_1, ..., n_out]``.
+    """Check that ``weights`` are finite real matrices that compose, and return the widths ``[n_in, n_1, ..., n_out]``.
 
     Raises
     ------
     ValueError
-        If the list is empty, a matrix is not at least 2-D, consecutive shapes do not match, leading (run) axes
-        differ, or the end widths differ from ``n_in``/``n_out`` when given.
+        If the list is empty, a matrix is not at least 2-D or not finite, consecutive shapes do not match, leading
+        (run) axes differ, or the end widths differ from ``n_in``/``n_out`` when given.
+    TypeError
+        If a matrix is not a real NumPy array or torch tensor.
     """
     if isinstance(weights, np.ndarray) or not hasattr(weights, "__len__") or len(weights) == 0:
         raise ValueError("weights must be a non-empty list of matrices [W_1, ..., W_D]")
-    shapes = [tuple(w.shape) for w in weights]
-    for l, shape in enumerate(shapes):
-        if len(shape) < 2:
-            raise ValueError(f"weights[{l}] must be at least 2-D, got shape {shape}")
-        if shape[:-2] != shapes[0][:-2]:
-            raise ValueError(f"weights[{l}] has run axes {shape[:-2]}, weights[0] has {shapes[0][:-2]}")
-        if l > 0 and shape[-1] != shapes[l - 1][-2]:
-            raise ValueError(f"weights[{l}] expects {shape[-1]} inputs but weights[{l - 1}] has {shapes[l - 1][-2]} outputs")
-    widths = [shapes[0][-1]] + [shape[-2] for shape in shapes]
-    if n_in is not None and widths[0] != n_in:
-        raise ValueError(f"weights[0] must take {n_in} inputs, takes {widths[0]}")
-    if n_out is not None and widths[-1] != n_out:
-        raise ValueError(f"weights[-1] must give {n_out} outputs, gives {widths[-1]}")
-    return widths
+    for l, w in enumerate(weights):
+        if not hasattr(w, "shape") or not hasattr(w, "dtype"):
+            raise TypeError(f"weights[{l}] must be a NumPy array or a torch tensor, got {type(w).__name__}")
+        torch_tensor = hasattr(w, "is_floating_point")
+        if not (w.dtype.is_floating_point if torch_tensor else w.dtype.kind in "fiu"):
+            raise TypeError(f"weights[{l}] must hold real numbers, got dtype {w.dtype}")
+        if not bool((w.isfinite() if torch_tensor else np.isfinite(w)).all()):
+            raise ValueError(f"weights[{l}] must be finite, got non-finite values")
+    n_in, n_out = v.optional_count(n_in, "n_in"), v.optional_count(n_out, "n_out")
+    return v.chain_widths([tuple(w.shape) for w in weights], "weights", n_in, n_out)
 
 
 def end_to_end(weights):
@@ -80,12 +80,23 @@ def mode_strengths(product, task, n_modes: int | None = None):
     array or tensor
         ``(..., n_modes)``, same type (and device) as ``product``.
     """
-    u, s, vv = task.svd
-    r = s.size if n_modes is None else int(n_modes)
-    if not 1 <= r <= s.size:
-        raise ValueError(f"n_modes must be between 1 and {s.size}, got {n_modes}")
-    if tuple(product.shape[-2:]) != task.sigma31.shape:
+    v.task(task)
+    if hasattr(product, "detach"):  # a torch tensor, checked where it lives
+        import torch
+        if not product.dtype.is_floating_point or not bool(torch.isfinite(product).all()):
+            raise ValueError(f"product must be a tensor of finite real numbers, got dtype {product.dtype}")
+    else:
+        product = v.as_float_array(product, "product")
+    if product.ndim < 2 or tuple(product.shape[-2:]) != task.sigma31.shape:
         raise ValueError(f"product must have trailing shape {task.sigma31.shape}, got {tuple(product.shape)}")
+    n_modes = v.optional_count(n_modes, "n_modes", maximum=task.svd[1].size)
+    return _mode_strengths(product, task, n_modes)
+
+
+def _mode_strengths(product, task, n_modes):
+    """:func:`mode_strengths` without the checks, for training loops that have checked their arguments once."""
+    u, s, vv = task.svd
+    r = s.size if n_modes is None else n_modes
     ut, vt = u[:, :r].T, vv[:, :r].T
     if not isinstance(product, np.ndarray):  # torch tensor: move the frames to its dtype and device
         import torch

@@ -41,13 +41,15 @@ def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray,
     U, V : numpy.ndarray
         ``(d, 2r)`` each, with orthonormal columns.
     """
-    ws = [v.as_float_array(w, f"weights0[{l}]") for l, w in enumerate(weights0)]
-    g = v.as_float_array(first_gradient, "first_gradient")
-    rank = v.count(rank, "rank")
+    ws = v.chain(weights0, "weights0", runs=False)
     d = ws[0].shape[1]
-    if any(w.shape != (d, d) for w in ws) or g.shape != (d, d) or 2 * rank > d:
-        raise ValueError(f"need square (d, d) factors and gradient with 2 rank <= d, got d = {d}, rank = {rank}")
+    if any(w.shape != (d, d) for w in ws):
+        raise ValueError(f"weights0 must be square (d, d) factors, got shapes {[w.shape for w in ws]}")
+    g = v.array(first_gradient, "first_gradient", shape=(d, d))
+    rank = v.count(rank, "rank", maximum=d // 2)
     eps = float(np.linalg.norm(ws[0], 2))
+    if eps == 0:
+        raise ValueError("weights0[0] must be non-zero: the frames are scaled by eps = |W_1(0)|")
     grad_left, _, grad_right_t = np.linalg.svd(g)
     sides = np.hstack([grad_right_t[:rank].T, ws[0].T @ grad_left[:, :rank] / eps])
     V, _, _ = np.linalg.svd(sides, full_matrices=False)
@@ -90,24 +92,33 @@ def invariant_bulk(weight, weight0, rank: int, tol: float = 1e-9) -> dict:
     -------
     dict
         ``singular_values`` (descending), ``rho`` (bulk mean), ``spread`` (relative max - min of the bulk),
-        ``rank`` (numerical rank of the deviation at relative tolerance ``tol``).
+        ``rank`` (numerical rank of the deviation: its singular values above ``tol`` times :math:`\lVert W\rVert_2`, so
+        that round-off never counts).
     """
-    w, w0 = v.as_float_array(weight, "weight"), v.as_float_array(weight0, "weight0")
-    rank = v.count(rank, "rank")
+    w = v.array(weight, "weight", ndim=2)
+    w0 = v.array(weight0, "weight0", shape=w.shape)
+    rank = v.count(rank, "rank", maximum=(min(w.shape) - 1) // 2)     # leaves a bulk of d - 2r >= 1 values
+    tol = v.in_interval(tol, "tol", 0.0, 1.0, closed="neither")
+    eps = float(np.linalg.norm(w0, 2))
+    if eps == 0:
+        raise ValueError("weight0 must be non-zero (the start eps O, eps = |W(0)| > 0)")
     s = np.linalg.svd(w, compute_uv=False)
     bulk = s[rank: len(s) - rank]
     rho = float(np.mean(bulk))
-    eps = float(np.linalg.norm(w0, 2))
     dev = np.linalg.svd(w - rho / eps * w0, compute_uv=False)
-    return {"singular_values": s, "rho": rho, "spread": float(np.ptp(bulk) / rho),
-            "rank": int(np.sum(dev > tol * max(dev.max(), 1e-300)))}
+    return {"singular_values": s, "rho": rho, "spread": float(np.ptp(bulk) / rho) if rho > 0 else float("inf"),
+            "rank": int(np.sum(dev > tol * s[0]))}
 
 
 def class_separation(features, labels) -> float:
     r"""Within-class over between-class variability, :math:`D = \operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B`,
     of ``features`` ``(dim, n)`` with integer ``labels`` ``(n,)`` (neural-collapse measure; Yaras et al. 2023, Fig. 5)."""
-    h = v.as_float_array(features, "features")
-    labels = np.asarray(labels)
+    h = v.array(features, "features", ndim=2)
+    labels = v.integer_array(labels, "labels")
+    if labels.shape != (h.shape[1],):
+        raise ValueError(f"labels must hold one label per column of features ({h.shape[1]},), got {labels.shape}")
+    if np.unique(labels).size < 2:
+        raise ValueError("labels must name at least two classes: with one, there is no between-class variability")
     mean = h.mean(axis=1, keepdims=True)
     within = between = 0.0
     for k in np.unique(labels):
@@ -115,4 +126,6 @@ def class_separation(features, labels) -> float:
         mk = hk.mean(axis=1, keepdims=True)
         within += np.sum((hk - mk) ** 2)
         between += hk.shape[1] * np.sum((mk - mean) ** 2)
+    if between == 0:
+        raise ValueError("features have the same mean in every class: the ratio is undefined")
     return float(within / between)

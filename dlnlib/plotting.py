@@ -5,6 +5,8 @@ import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 
+from . import _validation as v
+
 __all__ = ["THEORY", "SIMULATION", "NONLINEAR", "use_style", "figure", "mode_colors"]
 
 #: Colour of analytic predictions: red, as in Saxe et al. (2014).
@@ -47,10 +49,12 @@ def figure(ncols: int = 1, nrows: int = 1, width: float = 4.2, height: float = 3
 
     Returns ``(fig, axes)``; ``axes`` is a single Axes when there is one, else an array.
     """
+    ncols, nrows = v.count(ncols, "ncols"), v.count(nrows, "nrows")
+    width, height = v.positive_scalar(width, "width"), v.positive_scalar(height, "height")
     return plt.subplots(nrows, ncols, figsize=(width * ncols, height * nrows), layout="constrained",
                         squeeze=True, **kwargs)
 
 
 def mode_colors(n: int):
     """``n`` colours from light to dark for modes ordered from strongest to weakest."""
-    return plt.cm.viridis(np.linspace(0.0, 0.85, n))
+    return plt.cm.viridis(np.linspace(0.0, 0.85, v.count(n, "n", minimum=0)))

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 from scipy import integrate
-from scipy.special import expit
+from scipy.special import expit, log_expit
 
 from . import _validation as v
 
@@ -80,14 +80,23 @@ def mode_trajectory(t, s, u0, tau=1.0):
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
     tau = v.positive_scalar(tau, "tau")
-    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow.
-    return s / (1.0 + (s / u0 - 1.0) * np.exp(-2.0 * s * t / tau))
+    v.broadcastable(t=t, s=s, u0=u0)
+    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow, but s/u0 can
+    # (u0 < 1e-308 s), and from u0 > s the sum cancels near t = 0. Those cases use forms without either problem.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rate = 2.0 * s * t / tau
+        ratio = s / u0
+        rising = s / (1.0 + (ratio - 1.0) * np.exp(-rate))
+        tiny_start = np.exp(np.log(s) + log_expit(rate + np.log(u0) - np.log(s - u0)))   # s expit(2st/tau + logit)
+        falling = s / (ratio * np.exp(-rate) - np.expm1(-rate))
+    return np.where(u0 > s, falling, np.where(np.isfinite(ratio), rising, tiny_start))
 
 
 def _check_interval(s, u0, uf):
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
     uf = v.positive(uf, "uf")
+    v.broadcastable(s=s, u0=u0, uf=uf)
     s, u0, uf = np.broadcast_arrays(s, u0, uf)
     if np.any(uf >= s):
         raise ValueError("uf must be < s: the mode only approaches s asymptotically")
@@ -149,7 +158,10 @@ def learning_time(s, u0, uf, depth=2, tau=1.0):
     if depth == 1:
         return tau * np.log((s - u0) / (s - uf))
     if depth == 2:
-        return tau / (2 * s) * np.log(uf * (s - u0) / (u0 * (s - uf)))
+        with np.errstate(over="ignore", divide="ignore"):
+            ratio = uf * (s - u0) / (u0 * (s - uf))
+            logs = np.log(uf) - np.log(u0) + np.log(s - u0) - np.log(s - uf)   # where the ratio overflows (tiny u0)
+        return tau / (2 * s) * np.where(np.isfinite(ratio), np.log(ratio), logs)
     out = np.empty(s.shape)
     for idx in np.ndindex(s.shape):
         out[idx] = _deep_time_integral(s[idx], u0[idx], uf[idx], depth)
@@ -190,6 +202,7 @@ def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
     t = _times(t)
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
+    v.broadcastable(t=t, s=s, u0=u0)
     if np.any(u0 >= s):
         raise ValueError("u0 must be < s")
     if depth == 1:
@@ -208,9 +221,18 @@ def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
         sol = integrate.solve_ivp(
             lambda _, z: rate * (s_k * expit(z)) ** (1.0 - 2.0 / depth),
             (0.0, max(float(times.max()), 1e-300)), [np.log(u0_k / (s_k - u0_k))],
-            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True)
-        flat_out[mask] = s_k * expit(sol.sol(times)[0])
+            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True, events=_learned)
+        end = sol.t[-1]         # from z = 50 on, u = s to double precision: stop there (z would overflow by t = 1e300)
+        flat_out[mask] = np.where(times <= end, s_k * expit(sol.sol(np.minimum(times, end))[0]), s_k)
     return out
+
+
+def _learned(_, z):
+    """Event of :func:`deep_mode_trajectory`'s ODE: the log-odds reach 50, beyond which ``s * expit(z) == s``."""
+    return z[0] - 50.0
+
+
+_learned.terminal = True
 
 
 def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
@@ -251,16 +273,23 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
     u0 = v.positive(u0, "u0")
     lam = np.abs(v.as_float_array(lam, "lam"))
     tau = v.positive_scalar(tau, "tau")
-    # Write 1 - w = lam * A (A finite as lam -> 0) so that u = lam w / (1 - w^2) has no 0/0 at lam = 0.
-    root = np.sqrt(lam ** 2 + 4 * s ** 2)
-    root0 = np.sqrt(lam ** 2 + 4 * u0 ** 2)
-    a_plus = (1 + lam / (root + 2 * s)) / (lam + root)      # (1 - w) / lam at the fixed point u = s
-    a_zero = (1 + lam / (root0 + 2 * u0)) / (lam + root0)   # (1 - w) / lam at u = u0
-    w_minus = -(lam + root) / (2 * s)                       # the Riccati equation's other root
-    kappa = (a_plus - a_zero) / (1 - lam * a_zero - w_minus) * np.exp(-root * t / tau)
-    numerator = a_plus - kappa * (1 - w_minus)
-    w = 1 - lam * numerator / (1 - lam * kappa)
-    return w * (1 - lam * kappa) / (numerator * (1 + w))
+    v.broadcastable(t=t, s=s, u0=u0, lam=lam)
+    # The Riccati solution is a Moebius map of w0 = w(0); written with |w_-|, 1 - E and A(x) = (1 - w_x)/lam (finite as
+    # lam -> 0), every sum below has terms of one sign, so no regime (lam -> 0, lam -> inf, tiny u0) loses digits.
+    def one_minus_w_over_lam(x):
+        r = np.hypot(lam, 2 * x)
+        return (1 + lam / (r + 2 * x)) / (lam + r)
+
+    root = np.hypot(lam, 2 * s)
+    w_plus = 2 * s / (lam + root)                           # the fixed point u = s
+    w_minus = (lam + root) / (2 * s)                        # minus the Riccati equation's other root
+    w0 = 2 * u0 / (lam + np.hypot(lam, 2 * u0))
+    a_plus, a_zero = one_minus_w_over_lam(s), one_minus_w_over_lam(u0)
+    decay, rise = np.exp(-root * t / tau), -np.expm1(-root * t / tau)
+    numerator = w0 * w_plus + w0 * w_minus * decay + rise                   # w = numerator / denominator
+    denominator = w0 * rise + w_minus + w_plus * decay
+    gap = a_plus * (w_minus * rise + w0) + decay * (a_zero - a_plus + a_zero * w_minus)   # (1 - w) denominator / lam
+    return numerator / (gap * (1 + numerator / denominator))              # u = lam w / (1 - w^2)
 
 
 def mode_vector_field(a, b, s, tau=1.0):
@@ -287,6 +316,7 @@ def mode_vector_field(a, b, s, tau=1.0):
     """
     a = v.as_float_array(a, "a")
     b = v.as_float_array(b, "b")
+    v.broadcastable(a=a, b=b)
     s = v.positive_scalar(s, "s")
     tau = v.positive_scalar(tau, "tau")
     err = s - a * b
