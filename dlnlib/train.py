@@ -480,13 +480,13 @@ def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int 
     r"""Gradient descent on decoupled, balanced modes: one scalar per mode, :math:`u = a^D`.
 
     On the decoupled manifold with :math:`\Sigma^{11} = I` each mode is a chain of :math:`D` scalars doing gradient
-    descent on :math:`	frac12(s - \prod_i a_i)^2` (Saxe et al. 2014, Eq. 14). Started balanced, all :math:`a_i`
+    descent on :math:`\tfrac12(s - \prod_i a_i)^2` (Saxe et al. 2014, Eq. 14). Started balanced, all :math:`a_i`
     receive the same update and stay equal, so the chain is one scalar per mode,
 
     .. math:: a \leftarrow a + \lambda\,(s - a^D)\,a^{D-1}, \qquad u = a^D,
 
     which is exactly what full-matrix gradient descent from :func:`dlnlib.init.decoupled` does to each mode (chapter
-    4 checks it to 1e-10). It costs :math:`O(	ext{modes})` per step whatever the depth, so rate scans at depth 100 or
+    4 checks it to 1e-10). It costs :math:`O(\text{modes})` per step whatever the depth, so rate scans at depth 100 or
     1000 take seconds. Runs whose state becomes non-finite are marked in ``diverged_at`` and frozen.
 
     Parameters
@@ -507,7 +507,7 @@ def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int 
     Returns
     -------
     TrainResult
-        ``loss`` ``lr.shape + (T,)`` is :math:`	frac12\sum_lpha(s_lpha - u_lpha)^2`; ``modes``
+        ``loss`` ``lr.shape + (T,)`` is :math:`\tfrac12\sum_\alpha(s_\alpha - u_\alpha)^2`; ``modes``
         ``lr.shape + (T, M)``; ``weights`` holds the final per-layer scalars ``a``; ``diverged_at`` is always set.
     """
     s = v.positive(s, "s")
