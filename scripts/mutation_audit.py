@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,26 +36,27 @@ ROOT = Path(__file__).resolve().parents[1]
 # that leaves out slow tests of other modules. Running fewer tests can only catch fewer mutants, so this keeps one
 # mutant to seconds without flattering the score.
 SLOW = "minibatch_sgd or signal_propagation or mnist_classification or offline_mnist"
+LINEAR, NONLINEAR, RELATED = "test_reference_linear.py", "test_reference_nonlinear.py", "test_reference_related.py"
 TESTS = {
-    "theory": (["test_theory.py", "test_measure_checks.py", "test_train.py"], None),
-    "tasks": (["test_tasks_init_networks.py", "test_mnist_and_init.py", "test_acceleration.py", "test_parsimony.py",
-               "test_train.py"], None),
-    "networks": (["test_tasks_init_networks.py", "test_train.py"], None),
-    "init": (["test_tasks_init_networks.py", "test_mnist_and_init.py", "test_nonlinear.py", "test_acceleration.py",
-              "test_landscape.py"], f"not ({SLOW})"),
-    "train": (["test_train.py", "test_nonlinear.py", "test_acceleration.py", "test_parsimony.py"],
+    "theory": ([LINEAR, "test_theory.py", "test_measure_checks.py", "test_train.py"], None),
+    "tasks": ([LINEAR, "test_tasks_init_networks.py", "test_mnist_and_init.py", "test_acceleration.py",
+               "test_parsimony.py", "test_train.py"], None),
+    "networks": ([LINEAR, "test_tasks_init_networks.py", "test_train.py"], None),
+    "init": ([LINEAR, NONLINEAR, "test_tasks_init_networks.py", "test_mnist_and_init.py", "test_nonlinear.py",
+              "test_acceleration.py", "test_landscape.py"], f"not ({SLOW})"),
+    "train": ([LINEAR, "test_train.py", "test_nonlinear.py", "test_acceleration.py", "test_parsimony.py"],
               "not (signal_propagation or mnist_classification or offline_mnist)"),
-    "measure": (["test_measure_checks.py", "test_train.py"], None),
-    "checks": (["test_measure_checks.py"], None),
-    "spectra": (["test_spectra.py", "test_nonlinear.py"], f"not ({SLOW})"),
-    "activations": (["test_nonlinear.py", "test_train.py", "test_spectra.py"], "not minibatch_sgd"),
-    "meanfield": (["test_nonlinear.py", "test_spectra.py"], "not minibatch_sgd"),
-    "convolution": (["test_nonlinear.py"], "not minibatch_sgd"),
-    "deepnets": (["test_nonlinear.py"], "not signal_propagation"),
-    "acceleration": (["test_acceleration.py"], None),
-    "landscape": (["test_landscape.py"], None),
-    "learning_curves": (["test_learning_curves.py"], None),
-    "parsimony": (["test_parsimony.py"], None),
+    "measure": ([LINEAR, "test_measure_checks.py", "test_train.py"], None),
+    "checks": ([LINEAR, "test_measure_checks.py"], None),
+    "spectra": ([NONLINEAR, "test_spectra.py", "test_nonlinear.py"], f"not ({SLOW})"),
+    "activations": ([NONLINEAR, "test_nonlinear.py", "test_train.py", "test_spectra.py"], "not minibatch_sgd"),
+    "meanfield": ([NONLINEAR, "test_nonlinear.py", "test_spectra.py"], "not minibatch_sgd"),
+    "convolution": ([NONLINEAR, "test_nonlinear.py"], "not minibatch_sgd"),
+    "deepnets": ([NONLINEAR, "test_nonlinear.py"], "not signal_propagation"),
+    "acceleration": ([RELATED, "test_acceleration.py"], None),
+    "landscape": ([LINEAR, "test_landscape.py"], None),
+    "learning_curves": ([RELATED, "test_learning_curves.py"], None),
+    "parsimony": ([RELATED, "test_parsimony.py"], None),
 }
 
 # (set, module, exact snippet, replacement, what the slip is)
@@ -254,7 +256,8 @@ def _prepare(workdir: Path) -> None:
     shutil.copytree(ROOT / "dlnlib", workdir / "dlnlib", ignore=shutil.ignore_patterns("__pycache__"))
     shutil.copytree(ROOT / "tests", workdir / "tests", ignore=shutil.ignore_patterns("__pycache__", "browser"))
     shutil.copy(ROOT / "pyproject.toml", workdir / "pyproject.toml")
-    where = subprocess.run([sys.executable, "-c", "import dlnlib.theory; print(dlnlib.theory.__file__)"], cwd=workdir,
+    probe = "import importlib.util; print(importlib.util.find_spec('dlnlib').origin)"
+    where = subprocess.run([sys.executable, "-c", probe], cwd=workdir,
                            capture_output=True, text=True, check=True).stdout.strip()
     if not Path(where).resolve().is_relative_to(workdir.resolve()):
         raise SystemExit(f"the tests would import {where}, not the patched copy in {workdir}")
@@ -295,11 +298,14 @@ def main() -> int:
     parser.add_argument("--list", action="store_true", help="list the selected mutants and exit")
     parser.add_argument("--check", action="store_true", help="only check that every snippet occurs once")
     parser.add_argument("--baseline", action="store_true", help="also run the unmutated tests first (must pass)")
+    parser.add_argument("--only", action="append", help="only mutants whose description contains this text")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at the same time")
     parser.add_argument("--per-test-timeout", type=int, default=150,
                         help="seconds per test; a catch by timeout is marked [timeout] in the log")
     parser.add_argument("--timeout", type=int, default=1200, help="overall seconds per mutant")
     args = parser.parse_args()
-    chosen = [m for m in MUTANTS if (not args.set or m[0] in args.set) and (not args.module or m[1] in args.module)]
+    chosen = [m for m in MUTANTS if (not args.set or m[0] in args.set) and (not args.module or m[1] in args.module)
+              and (not args.only or any(text in m[4] for text in args.only))]
     sources = {m: (ROOT / "dlnlib" / f"{m}.py").read_text() for m in {row[1] for row in chosen}}
     for i, (group, module, snippet, replacement, what) in enumerate(chosen):
         _apply(sources[module], snippet, replacement, f"{group}{i} {module}: {what}")
@@ -308,29 +314,29 @@ def main() -> int:
             print(f"{group} {module:16s} {what}")
         print(f"{len(chosen)} mutants, every snippet found exactly once")
         return 0
-    results = []
-    with tempfile.TemporaryDirectory(prefix="mutation_audit_") as tmp:
-        workdir = Path(tmp)
-        _prepare(workdir)
-        if args.baseline:
+    if args.baseline:
+        with tempfile.TemporaryDirectory(prefix="mutation_audit_") as tmp:
+            _prepare(Path(tmp))
             for module in sorted({row[1] for row in chosen}):
-                failed, seconds, out = _run(workdir, module, args.per_test_timeout, args.timeout)
+                failed, seconds, out = _run(Path(tmp), module, args.per_test_timeout, args.timeout)
                 print(f"baseline {module}: {'FAIL' if failed else 'pass'} ({seconds:.0f} s)", flush=True)
                 if failed:
                     print(out[-3000:])
                     return 2
-        target = workdir / "dlnlib"
-        for group, module, snippet, replacement, what in chosen:
-            path = target / f"{module}.py"
-            path.write_text(_apply(sources[module], snippet, replacement, what))
-            try:
-                failed, seconds, out = _run(workdir, module, args.per_test_timeout, args.timeout)
-            finally:
-                path.write_text(sources[module])
-            results.append((group, module, what, failed))
-            by = f" by {_culprit(out)}" if failed else ""
-            print(f"{'caught  ' if failed else 'SURVIVED'} {group} {module:16s} {what} ({seconds:.0f} s){by}",
-                  flush=True)
+
+    def one(row):
+        group, module, snippet, replacement, what = row
+        with tempfile.TemporaryDirectory(prefix="mutation_audit_") as tmp:
+            workdir = Path(tmp)
+            _prepare(workdir)
+            (workdir / "dlnlib" / f"{module}.py").write_text(_apply(sources[module], snippet, replacement, what))
+            failed, seconds, out = _run(workdir, module, args.per_test_timeout, args.timeout)
+        by = f" by {_culprit(out)}" if failed else ""
+        print(f"{'caught  ' if failed else 'SURVIVED'} {group} {module:16s} {what} ({seconds:.0f} s){by}", flush=True)
+        return group, module, what, failed
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        results = list(pool.map(one, chosen))
     print()
     for group in sorted({r[0] for r in results}):
         rows = [r for r in results if r[0] == group]
