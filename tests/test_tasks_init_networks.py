@@ -62,10 +62,12 @@ def test_random_orthogonal_is_orthonormal(shape):
 
 
 def test_gaussian_init_shapes_and_std():
+    """A sample standard deviation of N entries is within 1/sqrt(2N) of the truth (standard deviation): 0.2 % and
+    0.35 % here; the tolerance of 2 % is 5.7 of them or more (false-alarm rate below 1e-7)."""
     ws = init.gaussian([300, 200, 100], std=[0.5, 2.0], n_runs=2, seed=0)
     assert [w.shape for w in ws] == [(2, 200, 300), (2, 100, 200)]
-    assert ws[0].std() == pytest.approx(0.5, rel=0.01)
-    assert ws[1].std() == pytest.approx(2.0, rel=0.01)
+    assert ws[0].std() == pytest.approx(0.5, rel=0.02)
+    assert ws[1].std() == pytest.approx(2.0, rel=0.02)
 
 
 def test_decoupled_init_sets_mode_strengths_and_aligns_layers():
