@@ -258,3 +258,16 @@ def test_check_above_below_between_and_true_fail_on_the_wrong_side(monkeypatch, 
             call()
     assert capsys.readouterr().out.splitlines()[0] == "PASS | above | measured 1.5 | > 1"
     assert [r.passed for r in checks.RESULTS] == [True] * 4 + [False] * 6
+
+
+def test_check_bounds_at_their_ends_and_the_floor_of_negative_values(monkeypatch, capsys):
+    """check_below is strict (<), check_between inclusive at both ends; the floor hides round-off |x| < floor only."""
+    monkeypatch.setattr(checks, "RESULTS", [])
+    with pytest.raises(AssertionError, match="FAIL"):
+        checks.check_below("equal", 1.0, 1.0)
+    checks.check_between("upper end", 2.0, 1.0, 2.0)
+    checks.check_between("lower end", 1.0, 1.0, 2.0)
+    checks.check_below("negative", -0.5, 1.0, floor=1e-3)
+    checks.check_below("tiny negative", -1e-6, 1.0, floor=1e-3)
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2:] == ["PASS | negative | measured -0.5 | < 1", "PASS | tiny negative | measured < 0.001 | < 1"]
