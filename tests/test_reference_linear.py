@@ -271,3 +271,31 @@ def test_check_bounds_at_their_ends_and_the_floor_of_negative_values(monkeypatch
     checks.check_below("tiny negative", -1e-6, 1.0, floor=1e-3)
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2:] == ["PASS | negative | measured -0.5 | < 1", "PASS | tiny negative | measured < 0.001 | < 1"]
+
+
+def test_greedy_pretraining_top_layer_has_the_requested_std():
+    """The top layer is N(0, std^2): 1,200 entries give a sample standard deviation within 2 % (standard deviation);
+    the tolerance of 12 % is 6 of them."""
+    rng = np.random.default_rng(0)
+    task = tasks.Task.from_samples(rng.standard_normal((5, 20)), rng.standard_normal((30, 20)))
+    weights, _ = init.greedy_pretraining(task, [5, 4, 40, 30], lr=0.01, steps=1, std=0.05, seed=1)
+    assert np.std(weights[-1]) == pytest.approx(0.05, rel=0.12)
+
+
+def test_one_epoch_of_minibatch_sgd_uses_every_sample_once():
+    """Three batches of 30 out of 90 samples cover the training set once, so with a tiny rate three steps move the
+    weights by -3 lr times the full-batch gradient of the mean cross-entropy (up to O(lr^2), 1e-6 relative here)."""
+    import torch
+
+    from dlnlib import deepnets
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((90, 6))
+    y = rng.integers(0, 4, 90)
+    data = tasks.ClassificationData(X, y, X[:10], y[:10])
+    w0 = 0.3 * rng.standard_normal((4, 6))
+    model = deepnets.MLP([w0], dtype=torch.float64)
+    train.minibatch_sgd(model, data, lr=1e-6, steps=3, batch_size=30, record_every=3, seed=0)
+    w = torch.tensor(w0, requires_grad=True)
+    torch.nn.functional.cross_entropy(torch.tensor(X) @ w.T, torch.tensor(y)).backward()
+    np.testing.assert_allclose(model.weights[0].detach().numpy() - w0, -3e-6 * w.grad.numpy(), rtol=1e-4, atol=1e-14)

@@ -240,3 +240,16 @@ def test_vanilla_cnn_forward_pass_written_out(dense):
     features = h.reshape(6, -1) if dense else h.mean(axis=(2, 3))
     np.testing.assert_allclose(model(torch.tensor(x)).detach().numpy(), features @ readout.reshape(3, -1).T,
                                atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(activations.ACTIVATIONS))
+def test_every_activation_is_consistent_away_from_its_kinks(name):
+    """phi' and phi'' against central differences of phi and phi', and the torch phi against the NumPy one, at points
+    away from the kinks of ReLU (0) and hard-tanh (+-1); plus the values the definitions fix."""
+    act = activations.get(name)
+    h, eps = np.array([-2.5, -1.5, -0.6, -0.2, 0.3, 0.7, 1.4, 3.0]), 1e-6
+    np.testing.assert_allclose(act.dphi(h), (act.phi(h + eps) - act.phi(h - eps)) / (2 * eps), atol=1e-8)
+    np.testing.assert_allclose(act.d2phi(h), (act.dphi(h + eps) - act.dphi(h - eps)) / (2 * eps), atol=1e-6)
+    np.testing.assert_allclose(act.torch_phi(torch.tensor(h)).numpy(), act.phi(h), atol=1e-15)
+    expected = {"linear": h, "tanh": np.tanh(h), "relu": np.maximum(h, 0), "hard_tanh": np.clip(h, -1, 1)}[name]
+    np.testing.assert_allclose(act.phi(h), expected, atol=1e-15)
