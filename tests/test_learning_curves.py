@@ -21,7 +21,6 @@ def test_gd_trajectory_equals_iterated_gradient_descent():
 def test_deterministic_errors_limits_and_train_test_relation():
     out = lc.deterministic_errors([0.0, 1e6], c=0.5, mu_norm2=1.0, sigma2=0.1, lr=0.01)
     assert out["test"][0] == pytest.approx(0.5) and out["train"][0] == pytest.approx(0.5)
-    assert out["E_train"][1] / out["E"][1] == pytest.approx(1.5)   # (mu^2 + c) / mu^2
     # the least-squares limit at c < 1 does not depend on the initialisation
     late = [lc.deterministic_errors([1e6], 0.5, 1.0, s2, 0.01)["test"][0] for s2 in (0.01, 1.0)]
     assert late[0] == pytest.approx(late[1], abs=1e-9)
@@ -38,3 +37,6 @@ def test_theory_matches_simulation_at_moderate_size():
     theory = lc.deterministic_errors(steps, p / n, 1.0, 0.1, 0.01)
     np.testing.assert_allclose(sim["test"], theory["test"], atol=0.04)
     np.testing.assert_allclose(sim["train"], theory["train"], atol=0.04)
+    # the mean training score (1/n) sum y_i w^T x_i against E_train; 10 draws of 256 samples give a standard error
+    # near 1 % at these times, and the finite-size offset is of the same order: tolerance 6 %
+    np.testing.assert_allclose(sim["score"], theory["E_train"], rtol=0.06)

@@ -54,7 +54,16 @@ def test_load_mnist_from_idx_folder(idx_folder):
     X_test, y_test = tasks.load_mnist(folder, split="test")
     assert X_test.shape == (5, 784) and y_test.tolist() == labels[:5].tolist()
     task = tasks.mnist_task(path=folder)
-    np.testing.assert_allclose(task.sigma31, np.eye(10)[labels].T @ (images.reshape(12, -1) / 255.0))
+    pixels = images.reshape(12, -1) / 255.0
+    np.testing.assert_allclose(task.sigma31, np.eye(10)[labels].T @ pixels)
+    # PCA keeps the top components: Sigma11 = diag of the largest squared singular values of the image matrix, and
+    # whitening leaves the top left singular vectors (images x components, up to sign) as inputs
+    u, sv, _ = np.linalg.svd(pixels, full_matrices=False)
+    pca = tasks.mnist_task(n_components=5, path=folder)
+    np.testing.assert_allclose(pca.sigma11, np.diag(sv[:5] ** 2), rtol=1e-10, atol=1e-10 * sv[0] ** 2)
+    white = tasks.mnist_task(n_components=5, whiten=True, path=folder)
+    np.testing.assert_allclose(np.abs(white.X), np.abs(u[:, :5].T), atol=1e-10)
+    np.testing.assert_allclose(np.abs(white.sigma31), np.abs(np.eye(10)[labels].T @ u[:, :5]), atol=1e-10)
     with pytest.raises(FileNotFoundError):
         tasks.load_mnist(folder / "missing")
     with pytest.raises(ValueError, match="split"):
@@ -67,7 +76,6 @@ def test_offline_mnist_subset_and_whitened_pca():
     assert np.bincount(y).tolist() == [500] * 10
     task = tasks.mnist_task(n_components=20, whiten=True, n_samples=2000, seed=0)
     np.testing.assert_allclose(task.X @ task.X.T, np.eye(20), atol=1e-10)
-    np.testing.assert_array_equal(task.sigma11, np.eye(20))
     assert task.n_out == 10 and task.Y.sum() == 2000
     with pytest.raises(ValueError, match="needs n_components"):
         tasks.mnist_task(whiten=True)
