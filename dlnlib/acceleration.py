@@ -21,7 +21,7 @@ from . import _validation as v
 from .train import TrainResult
 
 __all__ = ["end_to_end_update", "preconditioner", "preconditioner_eigenvalues", "end_to_end_descent", "circulation",
-           "OPTIMIZERS", "lp_regression_descent"]
+           "two_factor_circulation", "OPTIMIZERS", "lp_regression_descent"]
 
 OPTIMIZERS = ("gd", "adagrad", "adam")
 
@@ -166,6 +166,59 @@ def circulation(field, center, radius: float, n_points: int = 256) -> float:
         tangent = radius * np.array([-np.sin(t), np.cos(t)])
         total += float(np.asarray(field(point), dtype=float).reshape(2) @ tangent)
     return total * 2 * np.pi / n_points
+
+
+
+def two_factor_circulation(hessian, center, radius: float) -> float:
+    r"""Circulation of the depth-2 end-to-end field of one output, :math:`F = P_w\nabla L`, around a circle, from
+    Green's theorem.
+
+    For :math:`N = 2` and :math:`w \in \mathbb R^2`, :math:`F = \lVert w\rVert\nabla L + (\hat w^T\nabla L)\,w`, and
+    since :math:`\nabla L` is a gradient its curl reduces to
+
+    .. math:: \partial_1F_2 - \partial_2F_1 = -\frac{w \times \nabla^2L(w)\,w}{\lVert w\rVert},
+              \qquad a \times b = a_1b_2 - a_2b_1,
+
+    so :math:`\oint F\cdot d\ell` is the integral of this curl over the disc (Arora, Cohen & Hazan 2018 study the
+    field; the formula is ours). It depends on the Hessian only, not on :math:`\nabla L(0)`: it vanishes for every
+    loop when :math:`w` is an eigenvector of :math:`\nabla^2L(w)` everywhere (an isotropic loss), and it is non-zero
+    otherwise for a generic loop. Integrated in polar coordinates with SciPy's ``dblquad`` (tolerance 1e-12).
+
+    Parameters
+    ----------
+    hessian : callable or array_like
+        :math:`w \mapsto \nabla^2L(w)` (``(2, 2)``), or one constant ``(2, 2)`` matrix for a quadratic loss.
+    center : array_like
+        ``(2,)``; the disc must not contain the origin, where the curl is singular.
+    radius : float
+
+    Returns
+    -------
+    float
+        The counter-clockwise circulation, to be compared with :func:`circulation` of the same field.
+    """
+    from scipy import integrate
+
+    center = v.as_float_array(center, "center")
+    radius = v.positive_scalar(radius, "radius")
+    if center.shape != (2,):
+        raise ValueError(f"center must be a point of the plane, got shape {center.shape}")
+    if np.linalg.norm(center) <= radius:
+        raise ValueError("the disc must not contain the origin, where the curl is singular")
+    if callable(hessian):
+        hessian_at = hessian
+    else:
+        constant = v.as_float_array(hessian, "hessian")
+        if constant.shape != (2, 2):
+            raise ValueError(f"hessian must be a (2, 2) matrix or a function returning one, got shape {constant.shape}")
+        hessian_at = lambda w: constant  # noqa: E731
+
+    def curl_times_jacobian(rho, angle):
+        w = center + rho * np.array([np.cos(angle), np.sin(angle)])
+        hw = np.asarray(hessian_at(w), dtype=float) @ w
+        return -(w[0] * hw[1] - w[1] * hw[0]) / np.linalg.norm(w) * rho
+
+    return float(integrate.dblquad(curl_times_jacobian, 0, 2 * np.pi, 0, radius, epsabs=1e-12, epsrel=1e-12)[0])
 
 
 def _others_product(omega: np.ndarray) -> np.ndarray:

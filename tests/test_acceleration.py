@@ -142,3 +142,45 @@ def test_lp_regression_descent_marks_divergence_and_rejects_bad_input():
         acc.lp_regression_descent(X, y, 4, 0.1, 1, init_direction=np.zeros(4))
     with pytest.raises(ValueError, match="betas"):
         acc.lp_regression_descent(X, y, 4, 0.1, 1, optimizer="adam", betas=(0.9, 1.0))
+
+
+def test_two_factor_circulation_is_greens_theorem_for_the_depth_two_field():
+    a = np.array([[2.0, 0.5], [0.5, 1.0]])
+    b = np.array([1.0, -0.5])
+    for hessian in (a, np.eye(2), lambda w: a + np.diag(w ** 2)):     # quadratic, isotropic, and a quartic term
+        grad = (lambda w: a @ w - b + w ** 3 / 3) if callable(hessian) else (lambda w, h=hessian: h @ w - b)
+        field = lambda w: acc.end_to_end_update(w[None], grad(w)[None], 2)[0]  # noqa: E731
+        for center, radius in (((0.6, 0.2), 0.35), ((-0.5, 0.4), 0.3)):
+            contour = acc.circulation(field, center, radius)
+            assert acc.two_factor_circulation(hessian, center, radius) == pytest.approx(contour, abs=1e-10)
+    assert abs(acc.two_factor_circulation(a, (0.6, 0.2), 0.35)) > 0.01          # anisotropic: not a gradient
+    assert abs(acc.two_factor_circulation(np.eye(2), (0.6, 0.2), 0.35)) < 1e-12  # isotropic: a gradient
+    with pytest.raises(ValueError, match="origin"):
+        acc.two_factor_circulation(a, (0.1, 0.0), 0.35)
+    with pytest.raises(ValueError, match="hessian"):
+        acc.two_factor_circulation(np.eye(3), (0.6, 0.2), 0.35)
+
+
+def test_scaling_the_targets_rescales_the_learning_rate_by_c_squared_and_c_cubed():
+    from dlnlib import tasks
+    X, y = tasks.scaled_regression(80, 5, 1.0, 0.01, seed=3)
+    rates = np.logspace(-2, 1, 12)
+    for depth, power in ((1, 2), (2, 3)):           # y -> 2y is gradient descent at rate lr * 2^2 (depth 1), 2^3 (2)
+        base = acc.lp_regression_descent(X, y, 4, rates, 300, depth=depth, record_every=300)
+        scaled = acc.lp_regression_descent(X, 2 * y, 4, rates / 2 ** power, 300, depth=depth, init_scale=2e-6,
+                                           record_every=300)
+        np.testing.assert_array_equal(scaled.diverged_at < 0, base.diverged_at < 0)
+        stable = base.diverged_at < 0
+        assert 0 < stable.sum() < rates.size                                    # some diverge, some do not
+        np.testing.assert_allclose(scaled.loss[stable], 16 * base.loss[stable], rtol=1e-9)
+
+
+def test_scaled_regression_rotation_keeps_the_samples():
+    from dlnlib import tasks
+    X, y = tasks.scaled_regression(50, 6, 2.0, 0.1, seed=1)
+    Xr, yr = tasks.scaled_regression(50, 6, 2.0, 0.1, seed=1, rotate=True)
+    np.testing.assert_array_equal(y, yr)
+    np.testing.assert_allclose(Xr @ Xr.T, X @ X.T, atol=1e-12)       # the same Gram matrix: a rotation of the features
+    assert np.std(X[:, -1]) < 0.05 < np.std(Xr[:, -1])
+    with pytest.raises(ValueError, match="decades"):
+        tasks.scaled_regression(50, 6, -1.0, 0.1)
