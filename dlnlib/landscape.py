@@ -1,6 +1,8 @@
 r"""The loss landscape of linear networks: fixed points built from mode subsets, gradients and Hessians there."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import torch
 
@@ -9,7 +11,7 @@ from .init import balanced, random_orthogonal
 from .train import _linear_quantities
 
 __all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors",
-           "factor_gradient", "factor_hessian"]
+           "factor_gradient", "factor_hessian", "matrix_loss", "MinimaSearch", "search_local_minima"]
 
 
 def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
@@ -279,3 +281,112 @@ def minimize_factors(f, grad, weights, polish: bool = False) -> tuple[list[np.nd
             x, norm = x - step, candidate_norm
     value, gradient = value_and_grad(x)
     return unpack(x), float(value), float(np.linalg.norm(gradient))
+
+
+def matrix_loss(kind: str, X, Y):
+    r"""A convex, differentiable loss of the end-to-end matrix :math:`W` on samples, and its gradient (NumPy).
+
+    With one sample per column, :math:`f(W) = \frac1n\sum_\mu\sum_i\ell\big((WX)_{i\mu}, Y_{i\mu}\big)` for
+
+    - ``"l2"``: :math:`\ell(z, y) = \frac12(z - y)^2`;
+    - ``"l4"``: :math:`\ell(z, y) = \frac14(z - y)^4`;
+    - ``"logistic"``: :math:`\ell(z, y) = \log(1 + e^{-yz})` with labels :math:`y = \pm1`.
+
+    These are the losses of Laurent & von Brecht's (2018) theorem: convex in :math:`W` and differentiable.
+
+    Parameters
+    ----------
+    kind : {"l2", "l4", "logistic"}
+    X : array_like
+        ``(d_in, n)`` inputs.
+    Y : array_like
+        ``(d_out, n)`` targets (labels :math:`\pm1` for ``"logistic"``).
+
+    Returns
+    -------
+    f, grad : callable
+        :math:`W \mapsto f(W)` and :math:`W \mapsto \nabla f(W)`, for ``W`` of shape ``(d_out, d_in)``.
+    """
+    X, Y = v.as_float_array(X, "X"), v.as_float_array(Y, "Y")
+    if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
+        raise ValueError(f"X and Y must be (d_in, n) and (d_out, n), got {X.shape} and {Y.shape}")
+    n = X.shape[1]
+    if kind == "l2":
+        return (lambda W: 0.5 * np.sum((W @ X - Y) ** 2) / n, lambda W: (W @ X - Y) @ X.T / n)
+    if kind == "l4":
+        return (lambda W: 0.25 * np.sum((W @ X - Y) ** 4) / n, lambda W: ((W @ X - Y) ** 3) @ X.T / n)
+    if kind == "logistic":
+        if not np.all(np.abs(Y) == 1):
+            raise ValueError("logistic loss needs labels Y = +-1")
+        return (lambda W: np.sum(np.logaddexp(0.0, -Y * (W @ X))) / n,
+                lambda W: (-Y * np.exp(-np.logaddexp(0.0, Y * (W @ X)))) @ X.T / n)
+    raise ValueError(f"kind must be 'l2', 'l4' or 'logistic', got {kind!r}")
+
+
+@dataclass
+class MinimaSearch:
+    r"""Result of :func:`search_local_minima`: where every start ended, and the Hessian there.
+
+    Attributes
+    ----------
+    values : numpy.ndarray
+        ``(K,)`` loss at the end of each local minimisation.
+    gradient_norms : numpy.ndarray
+        ``(K,)`` gradient norm there.
+    eigenvalues : numpy.ndarray
+        ``(K, P)`` ascending eigenvalues of the :func:`factor_hessian` there.
+    weights : list
+        The final factors of each start.
+    symmetry_dim : int
+        :math:`\sum_l n_l^2` over the hidden widths: the number of zero eigenvalues that the symmetry
+        :math:`W_{l+1} \to W_{l+1}A^{-1}`, :math:`W_l \to AW_l` forces at a product of full rank.
+    """
+
+    values: np.ndarray
+    gradient_norms: np.ndarray
+    eigenvalues: np.ndarray
+    weights: list
+    symmetry_dim: int
+
+    def is_local_minimum(self, gradient_tol: float = 1e-10, eigenvalue_tol: float = 1e-6) -> np.ndarray:
+        r"""Per start: stationary (gradient below ``gradient_tol``), no eigenvalue below :math:`-\epsilon`, and exactly
+        ``symmetry_dim`` eigenvalues within :math:`\epsilon` of 0 (:math:`\epsilon` = ``eigenvalue_tol``). The zero
+        modes are then exactly the symmetry's, and every other direction curves up: a strict local minimum up to the
+        symmetry."""
+        zero = np.sum(np.abs(self.eigenvalues) <= eigenvalue_tol, axis=1)
+        return ((self.gradient_norms < gradient_tol) & (self.eigenvalues[:, 0] > -eigenvalue_tol)
+                & (zero == self.symmetry_dim))
+
+
+def search_local_minima(f, grad, widths, n_starts: int, seed=None) -> MinimaSearch:
+    r"""Local minimisation of :math:`\mathcal L(W_1, \dots, W_D) = f(W_D\cdots W_1)` from ``n_starts`` random
+    starts (standard Gaussian entries), each polished to a gradient norm near round-off
+    (:func:`minimize_factors` with ``polish=True``), with the Hessian at every end point.
+
+    An honest search for bad local minima (Laurent & von Brecht 2018): a start that ends above the lowest value found,
+    at a stationary point whose Hessian has only the symmetry's zero modes and no negative eigenvalue
+    (:meth:`MinimaSearch.is_local_minimum`), is a spurious local minimum.
+
+    Parameters
+    ----------
+    f, grad : callable
+        :math:`W \mapsto f(W)` and :math:`\nabla f(W)` (NumPy), e.g. from :func:`matrix_loss`.
+    widths : sequence of int
+        ``[d_0, d_1, ..., d_L]``.
+    n_starts : int
+    seed : int, numpy.random.Generator or None
+
+    Returns
+    -------
+    MinimaSearch
+    """
+    widths = [v.count(w, "widths") for w in widths]
+    if len(widths) < 2:
+        raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
+    n_starts = v.count(n_starts, "n_starts")
+    rng = v.generator(seed)
+    ends = [minimize_factors(f, grad, [rng.standard_normal((widths[l + 1], widths[l]))
+                                       for l in range(len(widths) - 1)], polish=True) for _ in range(n_starts)]
+    return MinimaSearch(values=np.array([e[1] for e in ends]), gradient_norms=np.array([e[2] for e in ends]),
+                        eigenvalues=np.array([np.linalg.eigvalsh(factor_hessian(grad, e[0])) for e in ends]),
+                        weights=[e[0] for e in ends], symmetry_dim=sum(w * w for w in widths[1:-1]))

@@ -112,3 +112,37 @@ def test_polished_minimisation_reaches_a_critical_point_with_only_symmetry_zero_
     eigenvalues = np.linalg.eigvalsh(ls.factor_hessian(g, ws))
     assert np.sum(np.abs(eigenvalues) < 1e-6) == 4                 # GL(2) acting on the hidden layer of width 2
     assert eigenvalues.min() > -1e-6
+
+
+def test_matrix_losses_have_the_gradients_of_their_values():
+    from dlnlib import landscape as ls
+    rng = np.random.default_rng(2)
+    X, Y = rng.standard_normal((4, 30)), rng.standard_normal((3, 30))
+    W, E = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for kind, targets in (("l2", Y), ("l4", Y), ("logistic", np.sign(Y))):
+        f, g = ls.matrix_loss(kind, X, targets)
+        numeric = (f(W + 1e-6 * E) - f(W - 1e-6 * E)) / 2e-6
+        assert numeric == pytest.approx(np.sum(g(W) * E), rel=1e-7)
+    f, _ = ls.matrix_loss("l2", X, Y)
+    assert f(W) == pytest.approx(0.5 * np.mean(np.sum((W @ X - Y) ** 2, axis=0)))
+    _, g = ls.matrix_loss("logistic", X, np.sign(Y))
+    assert np.all(np.isfinite(g(1e4 * W)))                                  # no overflow for large margins
+    with pytest.raises(ValueError, match="labels"):
+        ls.matrix_loss("logistic", X, Y)
+    with pytest.raises(ValueError, match="kind"):
+        ls.matrix_loss("hinge", X, Y)
+
+
+def test_search_finds_the_reduced_rank_regression_optimum_and_only_it_for_the_squared_loss():
+    from dlnlib import landscape as ls
+    rng = np.random.default_rng(0)
+    X, Y = rng.standard_normal((4, 50)), rng.standard_normal((3, 50))
+    f, g = ls.matrix_loss("l2", X, Y)
+    search = ls.search_local_minima(f, g, [4, 2, 3], 6, seed=1)
+    least_squares = Y @ X.T @ np.linalg.inv(X @ X.T)
+    top = np.linalg.svd(least_squares @ X)[0][:, :2]
+    rank2 = f(top @ top.T @ least_squares)                      # Eckart-Young on the fitted values (Baldi-Hornik)
+    np.testing.assert_allclose(search.values, rank2, rtol=1e-12)
+    assert search.symmetry_dim == 4 and np.all(search.is_local_minimum())
+    with pytest.raises(ValueError, match="widths"):
+        ls.search_local_minima(f, g, [4], 2)
