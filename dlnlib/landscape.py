@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 from . import _validation as v
 from .init import balanced, random_orthogonal
@@ -385,8 +386,12 @@ def search_local_minima(f, grad, widths, n_starts: int, seed=None) -> MinimaSear
         raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
     n_starts = v.count(n_starts, "n_starts")
     rng = v.generator(seed)
-    ends = [minimize_factors(f, grad, [rng.standard_normal((widths[l + 1], widths[l]))
-                                       for l in range(len(widths) - 1)], polish=True) for _ in range(n_starts)]
+    # Thousands of tiny BLAS/LAPACK calls: extra BLAS threads only add synchronisation (and spin for seconds on a
+    # loaded machine), and single-threaded results are the same.
+    with threadpool_limits(limits=1, user_api="blas"):
+        ends = [minimize_factors(f, grad, [rng.standard_normal((widths[l + 1], widths[l]))
+                                           for l in range(len(widths) - 1)], polish=True) for _ in range(n_starts)]
+        eigenvalues = np.array([np.linalg.eigvalsh(factor_hessian(grad, e[0])) for e in ends])
     return MinimaSearch(values=np.array([e[1] for e in ends]), gradient_norms=np.array([e[2] for e in ends]),
-                        eigenvalues=np.array([np.linalg.eigvalsh(factor_hessian(grad, e[0])) for e in ends]),
-                        weights=[e[0] for e in ends], symmetry_dim=sum(w * w for w in widths[1:-1]))
+                        eigenvalues=eigenvalues, weights=[e[0] for e in ends],
+                        symmetry_dim=sum(w * w for w in widths[1:-1]))
