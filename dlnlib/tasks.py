@@ -21,7 +21,7 @@ from . import _validation as v
 from .init import random_orthogonal
 
 __all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "ClassificationData",
-           "mnist_classification", "lp_regression_optimum", "MatrixCompletion", "matrix_completion"]
+           "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion", "matrix_completion"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -580,3 +580,40 @@ def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.nda
             t /= 2
         w = w - t * step
     return w, loss(w)
+
+
+def scaled_regression(n: int, d: int, decades: float, noise: float, seed=None,
+                      rotate: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    r"""An ill-conditioned linear regression problem: :math:`y = Xw^\star + \sigma\epsilon`.
+
+    The features are Gaussian with standard deviations :math:`10^{-k\,\text{decades}/(d-1)}`, :math:`k = 0, \dots,
+    d - 1` (from 1 down to :math:`10^{-\text{decades}}`), :math:`w^\star \sim \mathcal N(0, I_d)` and
+    :math:`\epsilon \sim \mathcal N(0, I_n)`: a synthetic stand-in for the data of Arora, Cohen & Hazan's (2018)
+    :math:`\ell_p` regression experiment. With ``rotate=True`` the same samples are rotated by a Haar-random
+    orthogonal matrix :math:`Q`, :math:`X \to XQ`, so that the badly scaled directions are no longer the coordinate
+    axes (gradient descent does not notice; coordinate-wise adaptive methods do).
+
+    Parameters
+    ----------
+    n, d : int
+        Samples and features.
+    decades : float
+        Feature scales span :math:`10^{-\text{decades}}` to 1 (>= 0).
+    noise : float
+        :math:`\sigma \ge 0`.
+    seed : int, numpy.random.Generator or None
+    rotate : bool
+
+    Returns
+    -------
+    X, y : numpy.ndarray
+        ``(n, d)`` and ``(n,)``.
+    """
+    n, d = v.count(n, "n"), v.count(d, "d")
+    decades, noise = float(decades), float(noise)
+    if not (np.isfinite(decades) and decades >= 0) or not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"decades and noise must be finite and >= 0, got {decades} and {noise}")
+    rng = v.generator(seed)
+    X = rng.standard_normal((n, d)) * np.logspace(0, -decades, d)
+    y = X @ rng.standard_normal(d) + noise * rng.standard_normal(n)
+    return (X @ random_orthogonal(d, seed=rng) if rotate else X), y
