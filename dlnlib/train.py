@@ -340,8 +340,12 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
             print(f"step {k}/{steps}: loss {loss.mean().item():.6g}", file=sys.stderr, flush=True)
         if k == steps:
             break
-        with torch.no_grad():           # one fused update for all layers: W_l += rate * (-dL/dW_l)
-            (torch._foreach_add_ if activation is None else torch._foreach_sub_)(ws, torch._foreach_mul(grads, rates))
+        with torch.no_grad():           # W_l <- W_l - rate dL/dW_l, all layers in one call
+            if activation is None:      # the descent directions are fresh tensors of ours: scaled in place, no copies
+                torch._foreach_mul_(grads, rates)
+                torch._foreach_add_(ws, grads)
+            else:
+                torch._foreach_sub_(ws, torch._foreach_mul(grads, rates))
     weights = [w.detach() for w in ws]
     if mark:
         watch.settle()
