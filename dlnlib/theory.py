@@ -424,8 +424,9 @@ def imbalanced_learning_time(s, u0, uf, imbalance, tau=1.0):
 
     which for :math:`m = 0` is Eq. 11. In the paper's hyperbolic coordinates, :math:`a = \sqrt{|m|}\cosh\frac\theta2`,
     :math:`b = \sqrt{|m|}\sinh\frac\theta2`, one has :math:`ab = \frac{|m|}{2}\sinh\theta` and
-    :math:`\tau\dot\theta = 2s - |m|\sinh\theta`; the paper's App. A writes :math:`ab = c_0\sinh\theta`, and its
-    Eqs. 24-26 are this result with :math:`s` replaced by :math:`s/2` (in the balanced limit they give twice Eq. 11).
+    :math:`\tau\dot\theta = 2s - |m|\sinh\theta`. The paper's App. A writes :math:`ab = c_0\sinh\theta`, and its
+    Eqs. 24-26 are this result for a mode of singular value :math:`s/2` growing from :math:`u_0/2` to :math:`u_f/2`;
+    in the balanced limit that is exactly twice Eq. 11.
 
     Parameters
     ----------

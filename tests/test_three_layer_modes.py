@@ -90,12 +90,12 @@ def test_imbalanced_learning_time_reduces_to_eq11_and_differs_from_the_printed_a
     s, u0, uf, tau = 2.0, 1e-4, 1.5, 3.0
     assert theory.imbalanced_learning_time(s, u0, uf, 0.0, tau) == pytest.approx(
         theory.learning_time(s, u0, uf, tau=tau), rel=1e-12)
-    # the paper's Eqs. 24-26 are this formula with s -> s/2: for a small imbalance they give about twice Eq. 11
-    c0 = 1e-6
+    # the paper's Eqs. 24-26 are this formula with (s, u) -> (s/2, u/2): for a small imbalance, twice Eq. 11
+    c0 = 1e-7
     root = np.sqrt(c0 ** 2 + s ** 2)
     printed = lambda u: np.log((root + c0 + s * np.tanh(np.arcsinh(u / c0) / 2))
                                / (root - c0 - s * np.tanh(np.arcsinh(u / c0) / 2))) / root
-    assert tau * (printed(uf) - printed(u0)) / theory.imbalanced_learning_time(s, u0, uf, c0, tau) > 1.5
+    assert tau * (printed(uf) - printed(u0)) / theory.imbalanced_learning_time(s, u0, uf, c0, tau) == pytest.approx(2, rel=1e-4)
     with pytest.raises(ValueError, match="uf"):
         theory.imbalanced_learning_time(s, u0, 2.5, 0.1)
 
