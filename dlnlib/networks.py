@@ -97,8 +97,9 @@ def imbalance(weights):
     r"""The conserved imbalances :math:`W_{l+1}^T W_{l+1} - W_l W_l^T`, one per hidden layer.
 
     Under gradient flow on any loss of the end-to-end map these matrices are constant (for the three-layer network,
-    :math:`W^{32T}W^{32} - W^{21}W^{21T}`; on the decoupled manifold its diagonal is :math:`a^2 - b^2`, Saxe et al.
-    2014, §1.3). Gradient descent changes them by :math:`O(\lambda^2)` per step.
+    :math:`W^{32T}W^{32} - W^{21}W^{21T}`; on the decoupled manifold its diagonal holds the imbalances
+    :math:`m = b^2 - a^2` of the modes, Saxe et al. 2014, §1.3). Gradient descent changes them by :math:`O(\lambda^2)`
+    per step (exactly: :func:`dlnlib.train.imbalance_step_change`).
 
     Returns
     -------

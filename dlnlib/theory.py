@@ -273,7 +273,7 @@ def mode_vector_field(a, b, s, tau=1.0):
 
     .. math:: \tau\,\dot a = b\,(s - ab), \qquad \tau\,\dot b = a\,(s - ab),
 
-    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve :math:`a^2 - b^2`
+    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve the imbalance :math:`b^2 - a^2`
     (hyperbolas) and end on the hyperbola of fixed points :math:`ab = s`; the origin is a saddle.
 
     Parameters
