@@ -217,8 +217,11 @@ def fixed_point_min_eigenvalue(s, active_modes, n_hidden: int, scale: float = 1.
     s = v.as_float_array(s, "s")
     n_hidden = v.count(n_hidden, "n_hidden")
     c2 = v.positive_scalar(scale, "scale") ** 2
-    active = sorted(set(int(a) for a in active_modes))
-    if len(active) != len(list(active_modes)) or len(active) > n_hidden or any(a < 0 or a >= s.size for a in active):
+    active_list = list(active_modes)
+    if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in active_list):
+        raise TypeError(f"active_modes must be integer mode indices, got {active_modes}")
+    active = sorted(set(int(a) for a in active_list))
+    if len(active) != len(active_list) or len(active) > n_hidden or any(a < 0 or a >= s.size for a in active):
         raise ValueError(f"active_modes must be at most {n_hidden} distinct indices in [0, {s.size}), got {active_modes}")
     inactive = [b for b in range(s.size) if b not in active]
     candidates = [0.0]

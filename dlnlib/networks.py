@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import _validation as v
+
 __all__ = ["check_chain", "end_to_end", "mode_strengths", "imbalance", "mode_vectors", "effective_initial_strengths"]
 
 
@@ -137,10 +139,10 @@ def mode_vectors(weights, task, n_modes: int | None = None):
     if len(widths) != 3:
         raise ValueError(f"weights must be the two matrices [W21, W32] of a three-layer network, got {len(widths) - 1}")
     u, s, vv = task.svd
-    r = s.size if n_modes is None else int(n_modes)
-    if not 1 <= r <= s.size:
+    r = s.size if n_modes is None else v.count(n_modes, "n_modes")
+    if r > s.size:
         raise ValueError(f"n_modes must be between 1 and {s.size}, got {n_modes}")
-    w21, w32 = (np.asarray(w, dtype=float) for w in weights)
+    w21, w32 = (v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights))
     return (w21 @ vv[:, :r]).swapaxes(-1, -2), u[:, :r].T @ w32
 
 

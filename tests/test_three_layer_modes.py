@@ -136,3 +136,21 @@ def test_representational_similarity_and_tree_split_level():
     assert split[0, 1] == 3 and split[0, 2] == 2 and split[0, 4] == 1 and split[5, 5] == 0
     np.testing.assert_array_equal(split, split.T)
     assert [np.sum(split[0] == k) for k in (1, 2, 3)] == [4, 2, 1]
+
+
+@pytest.mark.parametrize("call, error, match", [
+    (lambda: theory.effective_initial_strength(-0.1, 4), ValueError, "std"),
+    (lambda: theory.effective_initial_strength(0.1, 2.5), TypeError, "n_hidden"),
+    (lambda: theory.imbalanced_learning_time(1.0, 0.1, 0.5, np.nan), ValueError, "imbalance"),
+    (lambda: networks.mode_vectors(init.gaussian([3, 5, 4], 0.1, seed=0), tasks.svd_task([2.0, 1.0, 0.5], 3, 4, seed=0),
+                                   n_modes=1.5), TypeError, "n_modes"),
+    (lambda: train.imbalance_step_change(init.gaussian([3, 5, 4], 0.1, seed=0), tasks.svd_task([2.0, 1.0, 0.5], 3, 4, seed=0),
+                                         -1.0), ValueError, "lr"),
+    (lambda: landscape.fixed_point_min_eigenvalue([2.0, 1.0], (0.5,), 2), TypeError, "active_modes"),
+    (lambda: landscape.fixed_point_min_eigenvalue([2.0, 1.0], (0,), 2, scale=0.0), ValueError, "scale"),
+    (lambda: measure.representational_similarity(np.ones(3)), ValueError, "hidden"),
+    (lambda: tasks.tree_split_level(0), ValueError, "levels"),
+])
+def test_bad_input_names_the_argument(call, error, match):
+    with pytest.raises(error, match=match):
+        call()
