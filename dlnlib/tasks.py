@@ -21,7 +21,8 @@ from . import _validation as v
 from .init import random_orthogonal
 
 __all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "ClassificationData",
-           "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion", "matrix_completion"]
+           "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion", "matrix_completion",
+           "tree_split_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -227,6 +228,32 @@ def hierarchical_task(levels: int = 5, flip_prob: float = 0.1, n_features: int =
     n_items = 2 ** levels
     return Task.from_samples(np.eye(n_items), values.T,
                              name=f"hierarchy ({levels} levels, flip {flip_prob:g}, {n_features} features)")
+
+
+def tree_split_level(levels: int) -> np.ndarray:
+    r"""For the items of :func:`hierarchical_task`, the level of the tree at which each pair of items separates.
+
+    Items are the leaves in tree order (siblings :math:`2k, 2k+1`). Entry :math:`(i, j)` is :math:`k \in 1..` ``levels``
+    when items :math:`i` and :math:`j` share the branch down to level :math:`k - 1` and part at level :math:`k` (1: they
+    lie in different halves of the tree; ``levels``: they are siblings), and 0 on the diagonal.
+
+    Parameters
+    ----------
+    levels : int
+        Depth of the tree (``2**levels`` items).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2**levels, 2**levels)`` integers.
+    """
+    levels = v.count(levels, "levels")
+    if levels > 16:
+        raise ValueError(f"levels must be <= 16 (2**levels items), got {levels}")
+    items = np.arange(2 ** levels)
+    differ = np.bitwise_xor.outer(items, items)
+    highest_bit = np.floor(np.log2(np.maximum(differ, 1))).astype(int) + 1     # bit length of i XOR j
+    return np.where(differ == 0, 0, levels + 1 - highest_bit)
 
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

@@ -17,8 +17,9 @@ function here one step of gradient descent advances :math:`t` by 1 when ``tau = 
 :math:`\tau\,\dot W_l = -\partial L/\partial W_l`. With *mean* statistics (:math:`\Sigma/P`) the same trajectory needs
 :math:`\lambda_{\rm mean} = P\,\lambda_{\rm sum}`.
 
-**Modes.** :math:`\Sigma^{31} = \sum_\alpha s_\alpha u_\alpha v_\alpha^T`; the strength of mode :math:`\alpha` of a
-network is :math:`u_\alpha^T W_D\cdots W_1 v_\alpha` (see :func:`dlnlib.networks.mode_strengths`).
+**Modes.** :math:`\Sigma^{31} = USV^T = \sum_\alpha s_\alpha U_{:\alpha} V_{:\alpha}^T`; the strength of mode
+:math:`\alpha` of a network is :math:`u_\alpha = U_{:\alpha}^T W_D\cdots W_1 V_{:\alpha}`, the diagonal of
+:math:`U^T W_{\rm tot} V` (see :func:`dlnlib.networks.mode_strengths`).
 
 All functions return float64 NumPy arrays broadcast over their array arguments.
 """
@@ -38,6 +39,8 @@ __all__ = [
     "mode_vector_field",
     "hessian_top_eigenvalue",
     "learning_time_at_optimal_rate",
+    "effective_initial_strength",
+    "imbalanced_learning_time",
 ]
 
 
@@ -236,17 +239,19 @@ _learned.terminal = True
 
 
 def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
-    r"""Mode strength of a three-layer network started off balance, :math:`a^2 - b^2 = \lambda` (closed form).
+    r"""Mode strength of a three-layer network started off balance, :math:`b^2 - a^2 = m` (closed form).
 
-    The conserved imbalance :math:`\lambda = a^2 - b^2` of Eqs. 8-9 gives :math:`a^2 + b^2 = \sqrt{\lambda^2 + 4u^2}`,
-    so the mode strength :math:`u = ab` obeys
+    The conserved imbalance :math:`m = b^2 - a^2` of Eqs. 8-9 (``lam``; Dominé et al. 2024 call it :math:`\lambda`,
+    the book keeps :math:`\lambda` for the learning rate) gives :math:`a^2 + b^2 = \sqrt{m^2 + 4u^2}`, so the mode
+    strength :math:`u = ab` obeys
 
-    .. math:: \tau\,\frac{du}{dt} = \sqrt{\lambda^2 + 4u^2}\,(s - u).
+    .. math:: \tau\,\frac{du}{dt} = \sqrt{m^2 + 4u^2}\,(s - u).
 
-    With :math:`u = \lambda w / (1 - w^2)` (:math:`w = \tanh(\theta/2)` in the hyperbolic coordinates of the paper's
-    App. A) this becomes the Riccati equation :math:`\tau\dot w = s(1-w^2) - |\lambda| w`, solved in closed form.
-    :math:`\lambda = 0` recovers Eq. 12 (the sigmoid, "rich" regime); for :math:`|\lambda| \gg s` the rise is nearly
-    exponential with rate :math:`|\lambda|/\tau` (the "lazy" regime of Dominé et al. 2024).
+    With :math:`u = |m| w / (1 - w^2)` (:math:`w = \tanh(\theta/2)` in the hyperbolic coordinates of the paper's
+    App. A) this becomes the Riccati equation :math:`\tau\dot w = s(1-w^2) - |m| w`, solved in closed form.
+    :math:`m = 0` recovers Eq. 12 (the sigmoid, "rich" regime); for :math:`|m| \gg s` the rise is nearly
+    exponential with rate :math:`|m|/\tau` (the "lazy" regime of Dominé et al. 2024). The time to reach a given
+    strength is :func:`imbalanced_learning_time`.
 
     Parameters
     ----------
@@ -255,7 +260,7 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
     s, u0 : array_like
         Singular value (> 0) and initial strength :math:`u_0 = a_0 b_0` (> 0).
     lam : array_like
-        Imbalance :math:`a_0^2 - b_0^2`; only :math:`|\lambda|` matters.
+        Imbalance :math:`m = b_0^2 - a_0^2`; only :math:`|m|` matters.
     tau : float
         Time constant.
 
@@ -297,7 +302,7 @@ def mode_vector_field(a, b, s, tau=1.0):
 
     .. math:: \tau\,\dot a = b\,(s - ab), \qquad \tau\,\dot b = a\,(s - ab),
 
-    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve :math:`a^2 - b^2`
+    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve the imbalance :math:`b^2 - a^2`
     (hyperbolas) and end on the hyperbola of fixed points :math:`ab = s`; the origin is a saddle.
 
     Parameters
@@ -393,3 +398,90 @@ def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
         return c * (np.log(uf * (s - u0) / (u0 * (s - uf))) + s / u0 - s / uf)
     # learning_time is proportional to tau, so tau = c * lambda_1(s) can be applied afterwards, per element.
     return c * hessian_top_eigenvalue(s, depth) * learning_time(s, u0, uf, depth)
+
+
+def effective_initial_strength(std, n_hidden):
+    r"""Initial strength that a mode of a three-layer network effectively starts from, from small random weights.
+
+    Project i.i.d. Gaussian weights of standard deviation :math:`\sigma_0` on the task's singular vectors: mode
+    :math:`\alpha` is a pair of vectors :math:`a, b \in \mathbb R^{N_2}` (column :math:`\alpha` of :math:`W^{21}V`, row
+    :math:`\alpha` of :math:`U^TW^{32}`) with i.i.d. :math:`\mathcal N(0, \sigma_0^2)` entries. Near the origin the
+    dynamics are linear, :math:`\tau\dot a = s\,b`, :math:`\tau\dot b = s\,a`: the sum :math:`a + b` grows as
+    :math:`e^{st/\tau}` and the difference decays as :math:`e^{-st/\tau}`, so
+
+    .. math:: u(t) = a\cdot b = \tfrac14\lVert a_0 + b_0\rVert^2 e^{2st/\tau} - \tfrac14\lVert a_0 - b_0\rVert^2
+              e^{-2st/\tau},
+
+    which after a time of order :math:`\tau/s` is the early part of the sigmoid (Eq. 12) started from
+    :math:`u_0 = \tfrac14\lVert a_0 + b_0\rVert^2`. Its expectation is
+
+    .. math:: u_0^{\rm eff} = \tfrac14\,\mathbb E\lVert a_0 + b_0\rVert^2 = \tfrac12 N_2\sigma_0^2,
+
+    larger by :math:`\sqrt{N_2}/2` than the typical initial :math:`|a_0\cdot b_0| = \sigma_0^2\sqrt{N_2}`. Inverting,
+    :math:`\sigma_0 = \sqrt{2u_0/N_2}` starts the modes at :math:`u_0` on average. This is the strength of a mode on its
+    own; a mode that rises after others have been learned starts lower (see
+    :func:`dlnlib.networks.effective_initial_strengths`).
+
+    Parameters
+    ----------
+    std : array_like
+        Standard deviation :math:`\sigma_0` (> 0) of the entries of :math:`W^{21}` and :math:`W^{32}`.
+    n_hidden : int
+        Hidden width :math:`N_2`.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`N_2\sigma_0^2/2`, broadcast over ``std``.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), Eqs. 8-12 and Fig. 3 (random initial conditions; the paper does not give their
+    scale).
+    """
+    std = v.positive(std, "std")
+    n_hidden = v.count(n_hidden, "n_hidden")
+    return 0.5 * n_hidden * std ** 2
+
+
+def imbalanced_learning_time(s, u0, uf, imbalance, tau=1.0):
+    r"""Time for a three-layer mode with imbalance :math:`m = b^2 - a^2` to grow from ``u0`` to ``uf`` (App. A).
+
+    Integrating :math:`\tau\,\dot u = \sqrt{m^2 + 4u^2}\,(s - u)` (see :func:`lambda_balanced_mode_trajectory`)
+    with :math:`R = \sqrt{m^2 + 4s^2}` and :math:`r(u) = \sqrt{m^2 + 4u^2}` gives
+
+    .. math:: t = \frac{\tau}{R}\left[\ln\frac{4su + m^2 + R\,r(u)}{s - u}\right]_{u_0}^{u_f},
+
+    which for :math:`m = 0` is Eq. 11. In the paper's hyperbolic coordinates, :math:`a = \sqrt{|m|}\cosh\frac\theta2`,
+    :math:`b = \sqrt{|m|}\sinh\frac\theta2`, one has :math:`ab = \frac{|m|}{2}\sinh\theta` and
+    :math:`\tau\dot\theta = 2s - |m|\sinh\theta`. The paper's App. A writes :math:`ab = c_0\sinh\theta`, and its
+    Eqs. 24-26 are this result for a mode of singular value :math:`s/2` growing from :math:`u_0/2` to :math:`u_f/2`;
+    in the balanced limit that is exactly twice Eq. 11.
+
+    Parameters
+    ----------
+    s, u0, uf : array_like
+        Singular value and start and end strengths, ``0 < u0 < uf < s``.
+    imbalance : array_like
+        :math:`m = b^2 - a^2`, conserved by the flow; only :math:`|m|` matters.
+    tau : float
+        Time constant.
+
+    Returns
+    -------
+    numpy.ndarray
+        Times, broadcast over the arguments.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), App. A, Eqs. 23-26 (with the factor 2 corrected).
+    """
+    tau = v.positive_scalar(tau, "tau")
+    s, u0, uf = _check_interval(s, u0, uf)
+    m2 = v.as_float_array(imbalance, "imbalance") ** 2
+    root = np.sqrt(m2 + 4 * s ** 2)
+
+    def antiderivative(u):
+        return np.log((4 * s * u + m2 + root * np.sqrt(m2 + 4 * u ** 2)) / (s - u))
+
+    return tau / root * (antiderivative(uf) - antiderivative(u0))

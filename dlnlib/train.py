@@ -29,7 +29,8 @@ from .measure import first_passage_time
 from .networks import _mode_strengths, check_chain
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent"]
+           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent",
+           "imbalance_step_change"]
 
 ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
@@ -820,3 +821,36 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
                        weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                        weight_history=[np.array(products)] if record_products else None, diverged_at=diverged_at)
+
+
+def imbalance_step_change(weights, task, lr):
+    r"""Exact change of the conserved imbalances in one step of gradient descent on a linear network.
+
+    Gradient flow conserves :math:`M_l = W_{l+1}^TW_{l+1} - W_lW_l^T` (:func:`dlnlib.networks.imbalance`). A step
+    :math:`W_l \leftarrow W_l + \lambda G_l` with :math:`G_l = -\partial L/\partial W_l` changes it by
+
+    .. math:: M_l' - M_l = \lambda^2\big(G_{l+1}^TG_{l+1} - G_lG_l^T\big),
+
+    because the terms linear in :math:`\lambda` cancel (that cancellation is the conservation law). Summed over a run
+    of :math:`T/\lambda` steps this is :math:`O(\lambda)`: to first order
+    :math:`\lambda^2\int_0^T (G_{l+1}^TG_{l+1} - G_lG_l^T)\,dt` along the gradient flow (:math:`t` in steps).
+
+    Parameters
+    ----------
+    weights : list of NumPy arrays
+        ``[W_1, ..., W_D]``; leading axes (runs, or recorded times of a ``weight_history``) are kept.
+    task : dlnlib.tasks.Task
+    lr : float
+        Learning rate :math:`\lambda` (> 0).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``depth - 1`` matrices ``(..., n_l, n_l)``, in the order of :func:`dlnlib.networks.imbalance`.
+    """
+    check_chain(weights, task.n_in, task.n_out)
+    lr = v.positive_scalar(lr, "lr")
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
+    _, _, grads = _linear_quantities(ws, task.sigma11, task.sigma31, task.sigma33_trace, whitened)
+    return [lr ** 2 * (g_next.mT @ g_next - g @ g.mT) for g, g_next in zip(grads[:-1], grads[1:])]
