@@ -405,7 +405,8 @@ class RateScan:
         does not count. Unlike a loss threshold, this is
         never met by a lucky pass of an oscillating or chaotic run, nor while a weak mode is still on its plateau, so
         the best rate it selects is one at which gradient descent converges. Step counts are recorded steps, not
-        interpolated, so they do not move with round-off unless the run itself does.
+        interpolated, so they do not move with round-off unless the run itself does. Record every step, or at an odd
+        interval: an even one sees only one phase of a period-2 oscillation, which may then look settled.
 
         Parameters
         ----------
@@ -451,12 +452,15 @@ def _train_result(result) -> TrainResult:
     return result
 
 
-def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
-                       activation: str | None = None, device="cpu") -> RateScan:
-    r"""Steps to reach ``loss_threshold`` from the same initial weights at every rate in ``lrs``, in one batched run.
+def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float | None = None, record_every: int = 1,
+                       activation: str | None = None, device="cpu", settle_tol: float | None = None) -> RateScan:
+    r"""Time to criterion from the same initial weights at every rate in ``lrs``, in one batched run.
 
     This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right): all rates train together as
-    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal.
+    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal. The criterion is either a
+    loss threshold (:meth:`RateScan.from_result`) or, with ``settle_tol``, that every mode of the task reaches its
+    singular value to within that relative tolerance and stays there (:meth:`RateScan.from_modes`), which an
+    oscillating or chaotic run cannot meet by a lucky pass.
 
     Parameters
     ----------
@@ -467,12 +471,15 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
         Learning rates (> 0), 1-D.
     steps : int
         Budget of steps per rate.
-    loss_threshold : float
-        Criterion: the first step with loss <= this value.
+    loss_threshold : float or None
+        Criterion: the first step with loss <= this value. Give this or ``settle_tol``.
     record_every : int
-        Resolution of the measured time.
+        Resolution of the measured time (keep it odd with ``settle_tol``, see :meth:`RateScan.from_modes`).
     activation, device
         As in :func:`gradient_descent`.
+    settle_tol : float or None
+        Criterion: the first step from which :math:`|u_\alpha - s_\alpha| \le` ``settle_tol`` :math:`s_\alpha` for
+        every mode :math:`\alpha` (all :math:`\min(n_{\rm in}, n_{\rm out})` of them) for the rest of the run.
 
     Returns
     -------
@@ -481,12 +488,18 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
     lrs = v.positive(lrs, "lrs")
     if lrs.ndim != 1 or lrs.size == 0:
         raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
-    loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+    if (loss_threshold is None) == (settle_tol is None):
+        raise ValueError("give exactly one criterion: loss_threshold or settle_tol")
+    if loss_threshold is not None:
+        loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
     weights = v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)
     batched = [np.repeat(w[None], lrs.size, axis=0) for w in weights]
-    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
-                              activation=activation, device=device, on_divergence="mark")
-    return RateScan.from_result(result, loss_threshold)
+    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every,
+                              n_modes=1 if settle_tol is None else None, activation=activation, device=device,
+                              on_divergence="mark")
+    if settle_tol is None:
+        return RateScan.from_result(result, loss_threshold)
+    return RateScan.from_modes(result, task.singular_values[:result.modes.shape[-1]], rel_tol=settle_tol)
 
 
 def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int = 1) -> TrainResult:

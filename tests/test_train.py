@@ -227,6 +227,18 @@ def test_learning_rate_scan_finds_interior_optimum_and_marks_divergence():
     assert run.loss[-1] <= threshold < run.loss[-2]
 
 
+def test_learning_rate_scan_settled_criterion_matches_the_scalar_chains():
+    """From a decoupled start the full matrices settle at the same recorded step as the scalar chains, rate by rate."""
+    s, depth = np.array([4.0, 2.0, 1.0]), 4
+    task = tasks.svd_task(s, 5, 3, seed=1)
+    w0 = init.decoupled(task, [5, 6, 6, 6, 3], 1e-2, seed=2)
+    lrs = np.array([1.0, 1.8, 2.02, 2.5, 4.0]) / theory.hessian_top_eigenvalue(4.0, depth)
+    scan = train.learning_rate_scan(w0, task, lrs, steps=3000, settle_tol=0.1, record_every=3)
+    chains = train.RateScan.from_modes(train.balanced_chain_descent(s, 1e-2, depth, lrs, 3000, record_every=3), s, 0.1)
+    np.testing.assert_array_equal(scan.time, chains.time)
+    assert np.all(np.isfinite(scan.time[:3])) and np.all(np.isinf(scan.time[3:])) and scan.best_lr == lrs[2]
+
+
 def test_learning_rate_scan_bad_input():
     task = tasks.svd_task([1.0], 2, 2, seed=0)
     w_batched = init.gaussian([2, 2, 2], 0.1, n_runs=2, seed=0)
@@ -234,6 +246,10 @@ def test_learning_rate_scan_bad_input():
         train.learning_rate_scan(w_batched, task, [0.1], steps=5, loss_threshold=0.1)
     with pytest.raises(ValueError, match="lrs must be > 0"):
         train.learning_rate_scan([w[0] for w in w_batched], task, [0.1, -1.0], steps=5, loss_threshold=0.1)
+    with pytest.raises(ValueError, match="exactly one criterion"):
+        train.learning_rate_scan([w[0] for w in w_batched], task, [0.1], steps=5)
+    with pytest.raises(ValueError, match="exactly one criterion"):
+        train.learning_rate_scan([w[0] for w in w_batched], task, [0.1], steps=5, loss_threshold=0.1, settle_tol=0.1)
 
 
 def test_balanced_chain_descent_equals_full_matrix_descent_from_decoupled_start():
