@@ -94,6 +94,32 @@ def test_class_separation():
     assert parsimony.class_separation(features, [0, 0, 1, 1]) == pytest.approx(0.04 / 100.0)
 
 
+def test_core_subspace_is_spanned_by_the_non_bulk_singular_vectors():
+    from scipy.linalg import subspace_angles
+    rng = np.random.default_rng(12)
+    d, r = 10, 2
+    U, V = np.linalg.qr(rng.standard_normal((d, d)))[0], np.linalg.qr(rng.standard_normal((d, d)))[0]
+    s = np.r_[2.0, 0.1, 1.5, 0.2, np.full(d - 2 * r, 0.7)]               # core values on both sides of the bulk
+    core = parsimony.core_subspace((U * s) @ V.T, r)
+    assert core.shape == (d, 2 * r)
+    assert subspace_angles(core, V[:, :2 * r])[0] < 1e-12
+    with pytest.raises(ValueError, match="rank"):
+        parsimony.core_subspace(np.eye(3), 2)
+
+
+def test_layer_separation_follows_the_per_layer_factors():
+    # two classes along e_1 (between), deviations along e_2 (within); W = diag(s, rho) shrinks D by (rho/s)^2 a layer
+    X = np.array([[1.0, 1.0, -1.0, -1.0], [0.5, -0.5, 0.5, -0.5]])
+    labels = [0, 0, 1, 1]
+    s, rho = 1.5, 0.5
+    W = np.diag([s, rho])
+    D = parsimony.layer_separation([W, W, W, np.ones((1, 2))], X, labels)
+    np.testing.assert_allclose(D, parsimony.class_separation(X, labels) * (rho / s) ** (2 * np.arange(4)), rtol=1e-12)
+    batched = parsimony.layer_separation([np.stack([W, np.eye(2)])] * 3 + [np.ones((2, 1, 2))], X, labels)
+    np.testing.assert_allclose(batched[0], D, rtol=1e-12)
+    np.testing.assert_allclose(batched[1], D[0], rtol=1e-12)
+
+
 def test_matrix_completion_loss_gradient_and_recovery_error():
     from dlnlib import tasks
     problem = tasks.matrix_completion(30, 3, 0.3, seed=9)
