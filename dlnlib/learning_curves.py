@@ -228,7 +228,10 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
     the mean over draws estimates the expectation that the deterministic equivalents describe. By default the data
     are the Gaussian mixture of :func:`gaussian_mixture` and the test error is exact, :func:`mixture_error`. With
     ``population = (X, y)``, a finite population (e.g. :func:`dlnlib.tasks.whitened_digit_pair`), each draw takes
-    ``n`` of its samples without replacement for training and tests on the rest.
+    ``n`` of its samples without replacement for training and tests on the rest. The held-out samples are the
+    population *minus* the training set, so when ``n`` is a sizeable fraction of it their statistics differ from the
+    population's in the direction the weights were trained on; ``E_held`` and ``V_held`` (mean and variance of
+    :math:`y\,w^Tx` over them) measure this.
 
     Parameters
     ----------
@@ -251,7 +254,7 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
         Means over draws, each ``(len(steps),)``: ``train``, ``test`` (error rates), ``E`` (:math:`\mu^Tw_t`), ``V``
         (:math:`\lVert w_t\rVert^2`) and ``score`` (mean training score :math:`\frac1n\sum_iy_iw_t^Tx_i`); their
         standard errors over draws as ``train_se``, ``test_se``, ``E_se``, ``V_se``, ``score_se``; and ``draws``, a dict
-        of the per-draw values, ``(n_draws, len(steps))`` each.
+        of the per-draw values, ``(n_draws, len(steps))`` each. With ``population``, also ``E_held`` and ``V_held``.
     """
     mean = v.as_float_array(mean, "mean")
     n = v.count(n, "n")
@@ -263,7 +266,7 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
         if X_pop.shape != (mean.size, y_pop.size) or y_pop.size <= n or not np.all(np.abs(y_pop) == 1):
             raise ValueError(f"population must be (X (p, N), y (N,)) with p = {mean.size}, labels +-1 and N > n = {n}, "
                              f"got {X_pop.shape} and {y_pop.shape}")
-    keys = ("train", "test", "E", "V", "score")
+    keys = ("train", "test", "E", "V", "score") + (("E_held", "V_held") if population is not None else ())
     draws = {k: [] for k in keys}
     for _ in range(n_draws):
         if population is None:
@@ -273,8 +276,13 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
             X, y = X_pop[:, order[:n]], y_pop[order[:n]]
         W = gd_trajectory(X, y, sigma * rng.standard_normal(mean.size) / np.sqrt(mean.size), lr, steps, gamma)
         draws["train"].append(error_rate(W, X, y))
-        draws["test"].append(mixture_error(W, mean) if population is None else
-                             error_rate(W, X_pop[:, order[n:]], y_pop[order[n:]]))
+        if population is None:
+            draws["test"].append(mixture_error(W, mean))
+        else:
+            held = (W @ X_pop[:, order[n:]]) * y_pop[order[n:]]
+            draws["test"].append(np.mean(held <= 0, axis=1))    # the error rate on the held-out samples
+            draws["E_held"].append(held.mean(axis=1))
+            draws["V_held"].append(held.var(axis=1))
         draws["E"].append(W @ mean)
         draws["V"].append(np.sum(W ** 2, axis=1))
         draws["score"].append(mean_scores(W, X, y))

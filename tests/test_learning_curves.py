@@ -95,6 +95,9 @@ def test_simulate_draws_a_new_initialisation_per_data_set_and_samples_a_populati
     pop = lc.simulate(mean, 32, 0.1, 0.01, [50], n_draws=5, seed=9, population=(X_pop, y_pop))
     exact = lc.simulate(mean, 32, 0.1, 0.01, [50], n_draws=5, seed=9)
     assert pop["test"][0] == pytest.approx(np.mean(norm.sf(pop["draws"]["E"] / np.sqrt(pop["draws"]["V"]))), abs=0.01)
+    # in a large population the held-out samples have the population's score moments, mu.w and |w|^2
+    np.testing.assert_allclose(pop["E_held"], pop["E"], rtol=0.05)
+    np.testing.assert_allclose(pop["V_held"], pop["V"], rtol=0.05)
     assert exact["test"][0] == pytest.approx(np.mean(norm.sf(exact["draws"]["E"] / np.sqrt(exact["draws"]["V"]))))
     with pytest.raises(ValueError, match="population"):
         lc.simulate(mean, 32, 0.1, 0.01, [1], population=(X_pop[:, :20], y_pop[:20]))
