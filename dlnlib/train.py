@@ -747,7 +747,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
 
 
 def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 1, record_products: bool = False,
-                             factor_lr=None, device="cpu") -> TrainResult:
+                             factor_lr=None, device="cpu", stop_loss: float | None = None) -> TrainResult:
     r"""Gradient descent on the factors of :math:`W = W_D\cdots W_1` for any differentiable loss of the product.
 
     :math:`W_l \leftarrow W_l - \lambda\,\partial L(W_D\cdots W_1)/\partial W_l` in float64 with torch autograd. This is
@@ -772,11 +772,16 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         ``factor_lr[l] * lr``, the discriminative rate :math:`\gamma\eta` of Yaras et al. (2023). The second form
         gives every run its own multipliers. A factor whose multipliers are all 0 is frozen and gets no gradient.
     device : str or torch.device
+    stop_loss : float, optional
+        Stop at the first step at which some run's loss is at or below this value (that step is recorded): a single run
+        stops when it has converged to the tolerance; a batch of rates stops when its fastest rate has, so that every
+        arm of a comparison can get the same budget ``steps`` and stop at the same loss.
 
     Returns
     -------
     TrainResult
-        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty.
+        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty. With
+        ``stop_loss``, ``t`` ends at the step where training stopped.
     """
     ws = v.chain(weights)
     loss = v.function(loss, "loss")
@@ -785,6 +790,8 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     record_products = v.flag(record_products, "record_products")
     device = v.device(device)
     lr_arr = v.positive(lr, "lr")
+    if stop_loss is not None:
+        stop_loss = v.positive_scalar(stop_loss, "stop_loss")
     ws = [torch.tensor(w, dtype=torch.float64, device=device) for w in ws]
     runs = tuple(ws[0].shape[:-2])
     lr_runs = v.per_run(lr_arr, runs, "lr")
@@ -806,7 +813,7 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
     diverged_at = np.full(runs, -1)
-    losses, products = [], []
+    losses, products, recorded = [], [], []
     for k in range(steps + 1):
         product = ws[0]
         for w in ws[1:]:
@@ -817,11 +824,13 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         if k == 0 and tuple(value.shape) != runs:
             raise ValueError(f"loss must return one value per run, shape {runs}, got {tuple(value.shape)}")
         finite, rate = _freeze_diverged(value, rate, diverged_at, k)
-        if k in record:
+        converged = stop_loss is not None and bool(torch.any(finite & (value <= stop_loss)))
+        if k in record or converged:
+            recorded.append(k)
             losses.append(np.where(diverged_at >= 0, np.inf, value.detach().cpu().numpy()))
             if record_products:
                 products.append(product.detach().cpu().numpy())
-        if k == steps:
+        if k == steps or converged:
             break
         if not trained:
             continue
@@ -830,7 +839,7 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
             for l, g in zip(trained, grads):
                 step = (factor_rate[l] * rate).reshape(runs + (1, 1))
                 ws[l] -= step * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
-    return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
+    return TrainResult(t=np.array(recorded, dtype=float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
                        weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                        weight_history=[np.array(products)] if record_products else None, diverged_at=diverged_at)

@@ -83,6 +83,22 @@ def test_offline_mnist_subset_and_whitened_pca():
         tasks.load_mnist(split="test")
 
 
+def test_whitened_digit_pair_has_class_means_plus_minus_mu_and_white_residuals():
+    X, y, mu = tasks.whitened_digit_pair(3, 5, 30)
+    assert X.shape == (30, 1000) and sorted(set(y.tolist())) == [-1.0, 1.0] and np.sum(y > 0) == 500
+    np.testing.assert_allclose(X[:, y > 0].mean(axis=1), mu, atol=1e-12)
+    np.testing.assert_allclose(X[:, y < 0].mean(axis=1), -mu, atol=1e-12)
+    residual = X - np.outer(mu, y)
+    np.testing.assert_allclose(residual @ residual.T / y.size, np.eye(30), atol=1e-10)
+    # whitening with the pooled covariance makes |mu|^2 the Mahalanobis half-distance: more components, larger
+    fewer = tasks.whitened_digit_pair(3, 5, 10)[2]
+    assert fewer @ fewer < mu @ mu
+    with pytest.raises(ValueError, match="different"):
+        tasks.whitened_digit_pair(4, 4, 10)
+    with pytest.raises(ValueError, match="second"):
+        tasks.whitened_digit_pair(4, 10, 10)
+
+
 def test_scaled_gaussian_and_orthogonal_initialisers():
     widths = [30, 50, 50, 10]
     ws = init.scaled_gaussian(widths, gain=2.0, n_runs=200, seed=0)
