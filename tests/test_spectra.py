@@ -41,13 +41,17 @@ def test_fuss_catalan_density_integrates_to_its_moments(n_factors):
         assert moment == pytest.approx(spectra.fuss_catalan_moment(k, n_factors), rel=2e-3)
 
 
-def test_finite_size_fourth_moment_is_exact():
-    assert spectra.gaussian_product_fourth_moment(10, 1) == pytest.approx(2.1)        # 2 + 1/N for one factor
-    assert spectra.gaussian_product_fourth_moment(10 ** 6, 5) == pytest.approx(6.0, rel=1e-4)
-    samples = [np.mean(np.linalg.svd(spectra.random_product(8, 3, seed=s), compute_uv=False) ** 4) for s in range(20000)]
-    exact = spectra.gaussian_product_fourth_moment(8, 3)
-    assert abs(np.mean(samples) - exact) < 4 * np.std(samples) / np.sqrt(len(samples))
-    assert exact > 4.5      # the finite-size excess over L + 1 = 4 is large at N = 8
+def test_finite_size_moments_are_exact():
+    assert spectra.gaussian_product_moments(10, 1)[0] == pytest.approx(2.1)         # 2 + 1/N for one factor
+    assert spectra.gaussian_product_moments(10, 1)[1] == pytest.approx(np.sqrt(2) / 10)  # (1/N) chi^2_{N^2} / N
+    assert spectra.gaussian_product_moments(10 ** 6, 5)[0] == pytest.approx(6.0, rel=1e-4)
+    sv = np.array([np.linalg.svd(spectra.random_product(8, 3, seed=s), compute_uv=False) for s in range(20000)])
+    fourth, second = np.mean(sv ** 4, axis=1), np.mean(sv ** 2, axis=1)
+    mean4, sd2 = spectra.gaussian_product_moments(8, 3)
+    assert abs(np.mean(fourth) - mean4) < 4 * np.std(fourth) / np.sqrt(len(fourth))
+    assert mean4 > 4.5      # the finite-size excess over L + 1 = 4 is large at N = 8
+    assert abs(np.mean(second) - 1.0) < 4 * sd2 / np.sqrt(len(second))
+    assert np.std(second) == pytest.approx(sd2, rel=0.03)
 
 
 def test_marchenko_pastur_is_the_one_factor_case():
@@ -200,3 +204,17 @@ def test_product_log_singular_values_bad_input():
             next(spectra.random_factors(3, 2, device="cuda"))
         with pytest.raises(ValueError, match="CUDA is not available"):
             spectra.product_log_singular_values([np.eye(3)], device="cuda")
+
+
+@pytest.mark.parametrize("n_factors", [1, 5, 99])
+def test_fuss_catalan_density_of_log_sigma(n_factors):
+    log_sigma, density = spectra.fuss_catalan_log_sigma_density(n_factors)
+    assert np.all(np.diff(log_sigma) > 0) and np.all(density >= 0)
+    assert integrate.trapezoid(density, log_sigma) == pytest.approx(1.0, abs=1e-5)      # trapezoid rule, 2,000 points
+    # the Fuss-Catalan mean of ln x is -L (ln det is additive over free factors; -1 for Marchenko-Pastur)
+    assert integrate.trapezoid(2 * log_sigma * density, log_sigma) == pytest.approx(-n_factors, rel=1e-4)
+    assert np.exp(2 * log_sigma[-1]) == pytest.approx(spectra.fuss_catalan_edge(n_factors), rel=1e-5)
+    if n_factors < 99:      # the same law as fuss_catalan_density, where that one is representable
+        x, p = spectra.fuss_catalan_density(n_factors, n_points=4000)
+        np.testing.assert_allclose(np.interp(0.5 * np.log(x[100:-100]), log_sigma, density), 2 * x[100:-100] * p[100:-100],
+                                   rtol=1e-3)
