@@ -29,7 +29,7 @@ from .measure import first_passage_time
 from .networks import check_chain, mode_strengths
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent"]
+           "settling_rate_scan", "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent"]
 
 ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
@@ -474,6 +474,64 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
     result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
                               activation=activation, device=device, on_divergence="mark")
     return RateScan.from_result(result, loss_threshold)
+
+
+def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, pilot_steps: int = 50,
+                       device="cpu") -> RateScan:
+    r"""Steps until every mode is learned and stays learned, from the same initial weights at every rate in ``lrs``.
+
+    The criterion of :meth:`RateScan.from_modes`: the first step from which :math:`|u_\alpha - s_\alpha| \le
+    \epsilon\,s_\alpha` for every mode of the task (``task.singular_values``), held to the end of a run at least
+    twice as long. Runs that only pass near the target (oscillating or chaotic ones at the edge of stability) never
+    count, so the best rate is one at which gradient descent converges, and its time does not hinge on round-off.
+    A short pilot run first drops the rates that diverge within ``pilot_steps`` (they could not count either), so
+    that a grid of absolute rates wide enough for every depth costs little more than its stable part.
+
+    Parameters
+    ----------
+    weights : list of arrays
+        One network's initial weights (no run axis); each rate starts from a copy.
+    task : dlnlib.tasks.Task
+        With :math:`\Sigma^{11} = I` the modes' targets are the singular values of :math:`\Sigma^{31}`.
+    lrs : array_like
+        Learning rates (> 0), 1-D.
+    steps : int
+        Budget per rate: times up to ``steps / 2`` can be measured.
+    rel_tol : float
+        :math:`\epsilon` in (0, 1).
+    pilot_steps : int
+        Length of the pilot run (0: none).
+    device : str or torch.device
+
+    Returns
+    -------
+    RateScan
+        ``time`` in recorded steps (exact integers), ``inf`` where a run diverged or did not settle for long enough.
+    """
+    lrs = v.positive(lrs, "lrs")
+    if lrs.ndim != 1 or lrs.size == 0:
+        raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
+    steps = v.count(steps, "steps")
+    pilot_steps = v.count(pilot_steps, "pilot_steps", minimum=0)
+    if any(tuple(w.shape[:-2]) for w in weights):
+        raise ValueError("settling_rate_scan takes one network's weights, without a run axis")
+
+    def run(rates, n_steps, record_every):
+        batched = [np.repeat(v.as_float_array(w, "weights")[None], rates.size, axis=0) for w in weights]
+        return gradient_descent(batched, task, lr=rates, steps=n_steps, record_every=record_every, device=device,
+                                on_divergence="mark")
+
+    keep = np.ones(lrs.size, dtype=bool)
+    if pilot_steps:
+        keep = run(lrs, pilot_steps, pilot_steps).diverged_at < 0
+    time, diverged = np.full(lrs.size, np.inf), ~keep
+    if keep.any():
+        scan = RateScan.from_modes(run(lrs[keep], steps, 1), task.singular_values, rel_tol=rel_tol)
+        time[keep], diverged[keep] = scan.time, scan.diverged
+    best = int(np.argmin(time))
+    reached = np.isfinite(time[best])
+    return RateScan(lr=lrs, time=time, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
+                    best_time=float(time[best]))
 
 
 def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int = 1) -> TrainResult:

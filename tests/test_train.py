@@ -312,3 +312,24 @@ def test_scan_from_modes_requires_every_mode_to_settle():
         train.RateScan.from_modes(result, [4.0], rel_tol=0.1)
     with pytest.raises(ValueError, match="rel_tol"):
         train.RateScan.from_modes(result, s, rel_tol=1.5)
+
+
+def test_settling_rate_scan_matches_from_modes_and_prunes_only_diverging_rates():
+    # Depth 4 from orthogonal weights on a whitened task: the pilot drops the rates that blow up, and every other rate
+    # gets the time that RateScan.from_modes gives for the full batch.
+    task = tasks.svd_task([4.0, 2.0, 1.0], 5, 3, seed=1)
+    widths = [5, 6, 6, 6, 3]
+    w0 = init.orthogonal(widths, seed=2)
+    lam1 = theory.hessian_top_eigenvalue(4.0, 4)
+    lrs = np.array([0.3, 0.8, 1.5, 6.0, 20.0]) / lam1
+    scan = train.settling_rate_scan(w0, task, lrs, steps=1500, rel_tol=0.1, pilot_steps=20)
+    full = train.gradient_descent(init.stack_runs([w0] * lrs.size), task, lr=lrs, steps=1500, on_divergence="mark")
+    reference = train.RateScan.from_modes(full, task.singular_values, rel_tol=0.1)
+    np.testing.assert_array_equal(scan.time, reference.time)
+    assert scan.best_lr == reference.best_lr == lrs[2] and np.all(np.isfinite(scan.time[:3]))
+    assert scan.diverged[3:].all() and not scan.diverged[:3].any()
+    assert scan.time[2] < scan.time[1] < scan.time[0]
+    with pytest.raises(ValueError, match="without a run axis"):
+        train.settling_rate_scan(init.stack_runs([w0] * 2), task, lrs, steps=10)
+    with pytest.raises(ValueError, match="lrs"):
+        train.settling_rate_scan(w0, task, [[0.1]], steps=10)
