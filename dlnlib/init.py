@@ -12,7 +12,7 @@ import numpy as np
 from . import _validation as v
 
 __all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
-           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs", "balanced"]
+           "least_squares_top", "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs", "balanced"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -274,6 +274,49 @@ def greedy_pretraining(task, widths, lr: float, steps: int, std: float = 0.01, s
         covariance = encoder @ covariance @ encoder.T
     weights.append(gaussian(widths[-2:], std, seed=rng)[0])
     return weights, autoencoders
+
+
+def least_squares_top(weights, task) -> list[np.ndarray]:
+    r"""Replace the top layer by the best one for the layers below: linear regression of the targets on the last
+    hidden layer.
+
+    With :math:`H = W_{D-1}\cdots W_1` the map to the last hidden layer, the loss is quadratic in :math:`W_D` and is
+    minimised by
+
+    .. math:: W_D = \Sigma^{31}H^T\,\big(H\,\Sigma^{11}H^T\big)^{-1},
+
+    the least-squares read-out of the hidden representation. A network whose lower layers come from greedy
+    pretraining (:func:`greedy_pretraining`) then starts fine-tuning with the best output its features allow (Saxe et
+    al. 2014, §3, leave the top layer unspecified).
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_D]``, ``D >= 2``, no run axis; the top layer's values are ignored.
+    task : dlnlib.tasks.Task
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Copies of ``W_1 .. W_{D-1}`` and the new ``W_D``.
+
+    Raises
+    ------
+    ValueError
+        If :math:`H\Sigma^{11}H^T` is singular (a hidden direction that carries no input variance).
+    """
+    from .networks import check_chain, end_to_end
+
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    check_chain(ws, task.n_in, task.n_out)
+    if len(ws) < 2 or ws[0].ndim != 2:
+        raise ValueError("least_squares_top needs at least two weight matrices and no run axis")
+    hidden = end_to_end(ws[:-1])
+    covariance = hidden @ task.sigma11 @ hidden.T
+    if np.linalg.cond(covariance) > 1e12:
+        raise ValueError("the hidden layer's covariance H Sigma11 H^T is singular: some hidden direction carries no "
+                         "input variance, so the least-squares top layer is not unique")
+    return [w.copy() for w in ws[:-1]] + [np.linalg.solve(covariance, hidden @ task.sigma31.T).T]
 
 
 def _kernel_args(c_out, c_in, kernel_size, ndim):

@@ -333,3 +333,34 @@ def test_settling_rate_scan_matches_from_modes_and_prunes_only_diverging_rates()
         train.settling_rate_scan(init.stack_runs([w0] * 2), task, lrs, steps=10)
     with pytest.raises(ValueError, match="lrs"):
         train.settling_rate_scan(w0, task, [[0.1]], steps=10)
+
+
+def test_loss_criterion_that_must_stay_ignores_lucky_dips():
+    # Depth 3, modes s = 4 and 1: at lr * lambda_1 = 2.8 the strong mode oscillates, and its loss dips below 1 % of the
+    # start long before it settles, if ever; with stay=True only a loss that remains below counts.
+    s, depth = np.array([4.0, 1.0]), 3
+    lrs = np.array([0.5, 1.0, 1.8, 2.8]) / theory.hessian_top_eigenvalue(4.0, depth)
+    result = train.balanced_chain_descent(s, 1e-2, depth, lrs, 4000)
+    threshold = 0.01 * result.loss[0, 0]
+    passage = train.RateScan.from_result(result, threshold)
+    staying = train.RateScan.from_result(result, threshold, stay=True)
+    for r in range(lrs.size):
+        below = result.loss[r] <= threshold
+        ok = [bool(np.all(below[k:])) for k in range(result.t.size)]
+        expected = result.t[ok.index(True)] if any(ok) and 2 * result.t[ok.index(True)] <= 4000 else np.inf
+        assert staying.time[r] == expected
+    assert passage.best_lr == lrs[3] and np.isinf(staying.time[3])
+    assert staying.best_lr == lrs[2] and np.all(staying.time[:3] >= passage.time[:3])
+
+
+def test_settling_rate_scan_with_a_loss_threshold_on_a_correlated_task():
+    task = _correlated_task()
+    w0 = init.gaussian([6, 4, 3, 5], 0.3, seed=1)
+    floor = task.loss(task.sigma31 @ np.linalg.inv(task.sigma11))
+    threshold = floor + 0.05 * (task.loss(np.zeros((5, 6))) - floor)
+    lrs = np.geomspace(1e-4, 1e-1, 7)
+    scan = train.settling_rate_scan(w0, task, lrs, steps=2000, loss_threshold=threshold, pilot_steps=20)
+    full = train.gradient_descent(init.stack_runs([w0] * lrs.size), task, lr=lrs, steps=2000, n_modes=1,
+                                  on_divergence="mark")
+    np.testing.assert_array_equal(scan.time, train.RateScan.from_result(full, threshold, stay=True).time)
+    assert np.isfinite(scan.best_time) and scan.diverged[-1]
