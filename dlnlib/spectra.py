@@ -7,6 +7,11 @@ squared singular values follow the **Fuss–Catalan** law with parameter :math:`
 but most singular values vanish and a few grow large, and the eigenvalues crowd the origin with
 :math:`P(|\lambda| < r) = r^{2/L}` (Burda, Janik & Waclaw 2010).
 
+Those singular values span hundreds of decades, far more than a float64 SVD of the product resolves:
+:func:`product_log_singular_values` computes their logarithms without forming the product (graded QR, in torch, on
+any device, batched over realisations), and :func:`gaussian_product_lyapunov_exponents` gives the exact law of the
+log-spectrum's growth for Gaussian factors (the mean of :math:`\ln\sigma^2` in closed form at any :math:`N, L`).
+
 A nonlinear network's input-output Jacobian is such a product with a diagonal factor of slopes between the weights,
 :math:`J = \prod_l W_l D_{l-1}`, :math:`D = \operatorname{diag}\phi'(h)`. Free probability predicts its moments
 (Pennington, Schoenholz & Ganguli 2017): :func:`jacobian_spectrum_moments` against the sampled
@@ -18,6 +23,7 @@ import numbers
 
 import numpy as np
 import torch
+from scipy import integrate
 from scipy.special import comb, digamma, polygamma
 
 from . import _validation as v
@@ -27,11 +33,11 @@ from .init import random_orthogonal
 from .meanfield import fixed_point_variance, slope_moment
 
 __all__ = ["random_product", "random_factors", "product_log_singular_values", "fuss_catalan_moment",
-           "fuss_catalan_edge", "fuss_catalan_density", "fuss_catalan_log_sigma_density",
-           "gaussian_product_moments",
-           "gaussian_product_lyapunov_exponents", "gaussian_product_mean_log_sigma2",
-           "gaussian_product_log_sigma_density", "product_eigenvalue_fraction_within", "network_jacobian",
-           "jacobian_singular_values", "jacobian_spectrum_moments", "normalized_variance", "summarize"]
+           "fuss_catalan_edge", "fuss_catalan_density", "fuss_catalan_log_sigma_density", "fuss_catalan_fraction_below",
+           "gaussian_product_moments", "gaussian_product_lyapunov_exponents", "gaussian_product_mean_log_sigma2",
+           "gaussian_product_log_sigma_density", "product_eigenvalue_fraction_within",
+           "product_eigenvalue_fraction_in_box", "network_jacobian", "jacobian_singular_values",
+           "jacobian_spectrum_moments", "normalized_variance", "summarize"]
 
 KINDS = ("gaussian", "orthogonal")
 
@@ -379,6 +385,18 @@ def fuss_catalan_log_sigma_density(n_factors: int, n_points: int = 2000) -> tupl
     return log_sigma[::-1], density[::-1]
 
 
+def fuss_catalan_fraction_below(sigma, n_factors: int) -> float:
+    r"""Fraction of singular values below ``sigma`` under the Fuss–Catalan law (:math:`P(\sigma_i < \sigma)`).
+
+    One minus the integral of :func:`fuss_catalan_log_sigma_density` above :math:`\ln\sigma` (the upper part is the
+    well-resolved one), to about :math:`10^{-5}`.
+    """
+    sigma = v.positive_scalar(sigma, "sigma")
+    log_sigma, density = fuss_catalan_log_sigma_density(n_factors, n_points=20000)
+    above = log_sigma >= np.log(sigma)
+    return float(np.clip(1.0 - integrate.trapezoid(density[above], log_sigma[above]), 0.0, 1.0))
+
+
 def gaussian_product_moments(n: int, n_factors: int) -> tuple[float, float]:
     r"""Exact finite-:math:`N` mean of :math:`\langle\sigma^4\rangle`, and standard deviation of :math:`\langle\sigma^2\rangle`.
 
@@ -484,6 +502,24 @@ def product_eigenvalue_fraction_within(r, n_factors: int) -> np.ndarray:
     if np.any(r < 0):
         raise ValueError("r must be >= 0")
     return np.minimum(r, 1.0) ** (2.0 / n_factors)
+
+
+def product_eigenvalue_fraction_in_box(half_width: float, n_factors: int) -> float:
+    r"""Fraction of the eigenvalues of a product of :math:`L` Ginibre matrices in the square
+    :math:`|\mathrm{Re}\,\lambda|, |\mathrm{Im}\,\lambda| < h` (the paper's Fig. 6C counts the box with :math:`h = 0.05`).
+
+    The large-:math:`N` law is rotation invariant with :math:`P(|\lambda| < r) = \min(r, 1)^{2/L}`
+    (:func:`product_eigenvalue_fraction_within`), so, the box's edge lying at :math:`r = h/\cos\theta`,
+
+    .. math:: P(\text{box}) = \frac{4}{\pi}\int_0^{\pi/4} \min\!\Big(\frac{h}{\cos\theta}, 1\Big)^{2/L} d\theta .
+
+    For :math:`h = 0.05` it gives 31.6 % for :math:`L = 5` and 94.3 % for :math:`L = 99`, within 0.1 point of a disk
+    of the same area.
+    """
+    half_width = v.positive_scalar(half_width, "half_width")
+    n_factors = v.count(n_factors, "n_factors")
+    value, _ = integrate.quad(lambda th: min(half_width / np.cos(th), 1.0) ** (2.0 / n_factors), 0.0, np.pi / 4)
+    return float(4.0 / np.pi * value)
 
 
 def network_jacobian(weights, biases, h0, activation: str = "tanh") -> tuple[np.ndarray, np.ndarray]:

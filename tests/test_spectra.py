@@ -218,3 +218,22 @@ def test_fuss_catalan_density_of_log_sigma(n_factors):
         x, p = spectra.fuss_catalan_density(n_factors, n_points=4000)
         np.testing.assert_allclose(np.interp(0.5 * np.log(x[100:-100]), log_sigma, density), 2 * x[100:-100] * p[100:-100],
                                    rtol=1e-3)
+
+
+def test_fraction_below_and_box_fraction():
+    # Marchenko-Pastur (L = 1): with x = 4 sin^2 t, P(x < a) = (2/pi)(T + sin T cos T), T = arcsin(sqrt(a/4))
+    t = np.arcsin(np.sqrt(0.01 / 4))
+    assert spectra.fuss_catalan_fraction_below(0.1, 1) == pytest.approx(2 / np.pi * (t + np.sin(t) * np.cos(t)), abs=1e-5)
+    x, p = spectra.fuss_catalan_density(5, n_points=200000)
+    upper = x >= 0.01
+    assert spectra.fuss_catalan_fraction_below(0.1, 5) == pytest.approx(1 - integrate.trapezoid(p[upper], x[upper]),
+                                                                      abs=1e-4)
+    # the box against Monte Carlo of the radial law, and against the equal-area disk
+    rng = np.random.default_rng(0)
+    r = rng.random(400000) ** (5 / 2)                 # P(|lambda| < r) = r^(2/5)
+    theta = rng.random(r.size) * 2 * np.pi
+    inside = (np.abs(r * np.cos(theta)) < 0.05) & (np.abs(r * np.sin(theta)) < 0.05)
+    box = spectra.product_eigenvalue_fraction_in_box(0.05, 5)
+    assert box == pytest.approx(inside.mean(), abs=4 * np.sqrt(box * (1 - box) / r.size))
+    assert box == pytest.approx(float(spectra.product_eigenvalue_fraction_within(0.1 / np.sqrt(np.pi), 5)), abs=2e-3)
+    assert spectra.product_eigenvalue_fraction_in_box(2.0, 3) == pytest.approx(1.0)
