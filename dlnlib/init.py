@@ -12,7 +12,8 @@ import numpy as np
 from . import _validation as v
 
 __all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
-           "least_squares_top", "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs", "balanced"]
+           "least_squares_top", "principal_component_consistency",
+           "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs", "balanced"]
 
 
 def random_orthogonal(n_rows: int, n_cols: int | None = None, seed=None) -> np.ndarray:
@@ -317,6 +318,43 @@ def least_squares_top(weights, task) -> list[np.ndarray]:
         raise ValueError("the hidden layer's covariance H Sigma11 H^T is singular: some hidden direction carries no "
                          "input variance, so the least-squares top layer is not unique")
     return [w.copy() for w in ws[:-1]] + [np.linalg.solve(covariance, hidden @ task.sigma31.T).T]
+
+
+def principal_component_consistency(sigma11, frame) -> tuple[float, float]:
+    r"""How far the orthonormal columns of ``frame`` are from principal components of :math:`\Sigma^{11}`.
+
+    Greedy pretraining gives a decoupled start only if the task's input singular vectors are principal components
+    (Saxe et al. 2014, Eq. 18, :math:`Q = V`). For the determined columns :math:`V_r` this splits into two parts,
+    both zero if and only if the columns are eigenvectors of :math:`\Sigma^{11}`:
+
+    .. math:: \text{off-diagonal ratio} = \frac{\lVert\operatorname{offdiag}(V_r^T\Sigma^{11}V_r)\rVert_F}
+              {\lVert V_r^T\Sigma^{11}V_r\rVert_F}, \qquad
+              \text{leakage} = \frac{\lVert\Sigma^{11}V_r - V_rV_r^T\Sigma^{11}V_r\rVert_F}{\lVert\Sigma^{11}V_r\rVert_F}.
+
+    The first asks whether the columns are principal axes *within* their span, the second whether the span is
+    invariant (how much of :math:`\Sigma^{11}V_r` leaves it); a small first ratio alone is necessary, not sufficient.
+
+    Parameters
+    ----------
+    sigma11 : array_like
+        ``(n, n)`` symmetric input correlation.
+    frame : array_like
+        ``(n, r)`` orthonormal columns.
+
+    Returns
+    -------
+    off_diagonal_ratio, leakage : float
+    """
+    sigma11 = v.as_float_array(sigma11, "sigma11")
+    frame = v.as_float_array(frame, "frame")
+    if sigma11.ndim != 2 or sigma11.shape[0] != sigma11.shape[1] or frame.ndim != 2 or frame.shape[0] != sigma11.shape[0]:
+        raise ValueError(f"sigma11 must be (n, n) and frame (n, r), got {sigma11.shape} and {frame.shape}")
+    if not np.allclose(frame.T @ frame, np.eye(frame.shape[1]), atol=1e-8):
+        raise ValueError("frame must have orthonormal columns")
+    image = sigma11 @ frame
+    core = frame.T @ image
+    off = np.linalg.norm(core - np.diag(np.diag(core))) / np.linalg.norm(core)
+    return float(off), float(np.linalg.norm(image - frame @ core) / np.linalg.norm(image))
 
 
 def _kernel_args(c_out, c_in, kernel_size, ndim):

@@ -137,6 +137,25 @@ def test_least_squares_top_is_the_best_read_out_of_the_hidden_layer():
     with pytest.raises(ValueError, match="two weight matrices"):
         init.least_squares_top([np.zeros((3, 6))], task)
 
+
+def test_principal_component_consistency_separates_its_two_parts():
+    rng = np.random.default_rng(4)
+    q = init.random_orthogonal(8, seed=rng)
+    sigma11 = q @ np.diag([5.0, 4.0, 3.0, 2.0, 1.0, 0.5, 0.3, 0.1]) @ q.T
+    assert init.principal_component_consistency(sigma11, q[:, [0, 2, 5]]) == pytest.approx((0.0, 0.0), abs=1e-12)
+    rotated = q[:, :3] @ init.random_orthogonal(3, seed=rng)          # same span, not the principal axes
+    off, leak = init.principal_component_consistency(sigma11, rotated)
+    assert off > 0.05 and leak == pytest.approx(0.0, abs=1e-12)
+    mixed = q[:, :3].copy()
+    mixed[:, 2] = (q[:, 2] + q[:, 7]) / np.sqrt(2)                   # pairs the 3rd axis with a direction outside
+    off, leak = init.principal_component_consistency(sigma11, mixed)
+    core = mixed.T @ sigma11 @ mixed                                 # diagonal, yet the span is not invariant
+    assert off == pytest.approx(0.0, abs=1e-12) and np.allclose(core, np.diag(np.diag(core)))
+    image = sigma11 @ mixed
+    assert leak == pytest.approx((3.0 - 0.1) / 2 / np.linalg.norm(image), rel=1e-9)     # residual (3 - 0.1)/2 (q_3 - q_8)/sqrt 2
+    with pytest.raises(ValueError, match="orthonormal"):
+        init.principal_component_consistency(sigma11, 2 * q[:, :2])
+
 def test_mnist_classification_subset_split_and_scaling():
     data = tasks.mnist_classification(n_test=1000, seed=0)
     assert data.X_train.shape == (4000, 784) and data.X_test.shape == (1000, 784)
