@@ -29,8 +29,8 @@ from .measure import first_passage_time
 from .networks import _mode_strengths, check_chain
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent",
-           "imbalance_step_change"]
+           "settling_rate_scan", "balanced_chain_descent", "ClassifierResult", "minibatch_sgd",
+           "product_gradient_descent", "imbalance_step_change"]
 
 ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
@@ -131,6 +131,15 @@ def _steps_to_loss(t, loss, threshold: float) -> np.ndarray:
     """First time (interpolated) at which ``loss`` falls to ``threshold``; non-finite losses never reach it."""
     neg = np.where(np.isfinite(loss), -loss, -np.finfo(float).max)
     return first_passage_time(t, neg, -threshold)
+
+
+def _settled_time(t, inside) -> np.ndarray:
+    """First recorded time from which ``inside`` (``(..., T)``) holds to the end of the record, provided the record
+    runs at least twice that long; ``inf`` otherwise."""
+    settled = np.flip(np.logical_and.accumulate(np.flip(inside, -1), axis=-1), -1)   # inside from k to the end
+    first = np.argmax(settled, axis=-1)
+    held = settled.any(-1) & (2 * t[first] <= t[-1])
+    return np.where(held, t[first], np.inf)
 
 
 def _freeze_diverged(value: torch.Tensor, rate: torch.Tensor, diverged_at: np.ndarray, step: int):
@@ -380,19 +389,30 @@ class RateScan:
     best_time: float
 
     @classmethod
-    def from_result(cls, result: TrainResult, loss_threshold: float) -> "RateScan":
-        """Scan from a run batched over rates (``result.lr`` 1-D, ``on_divergence="mark"``): time to the threshold."""
+    def from_result(cls, result: TrainResult, loss_threshold: float, stay: bool = False) -> "RateScan":
+        """Scan from a run batched over rates (``result.lr`` 1-D, ``on_divergence="mark"``): time to the threshold.
+
+        With ``stay=False`` the time is the first passage below ``loss_threshold`` (interpolated between records). With
+        ``stay=True`` it is the first recorded step from which the loss *stays* below it, in a run at least twice that
+        long (the rule of :meth:`from_modes`): a lucky dip of an oscillating run does not count.
+        """
         loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
         lrs = np.asarray(_train_result(result).lr, dtype=float)
         if lrs.ndim != 1 or result.diverged_at is None or result.loss.shape != lrs.shape + result.t.shape:
             raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
         diverged = result.diverged_at >= 0
-        times = np.where(diverged, np.inf, _steps_to_loss(result.t, result.loss, loss_threshold))
+        if stay:
+            times = _settled_time(result.t, np.isfinite(result.loss) & (result.loss <= loss_threshold))
+        else:
+            times = _steps_to_loss(result.t, result.loss, loss_threshold)
+        return cls._best(lrs, np.where(diverged, np.inf, times), diverged)
+
+    @classmethod
+    def _best(cls, lrs, times, diverged) -> "RateScan":
         best = int(np.argmin(times))
         reached = np.isfinite(times[best])
         return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
                    best_time=float(times[best]))
-
 
     @classmethod
     def from_modes(cls, result: TrainResult, targets, rel_tol: float = 0.1) -> "RateScan":
@@ -434,16 +454,8 @@ class RateScan:
             raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol}")
         with np.errstate(invalid="ignore"):
             inside = np.all(np.abs(result.modes - targets) <= rel_tol * targets, axis=-1)    # (R, T); NaN -> False
-        # settled[r, k]: inside at every recorded step from k to the end
-        settled = np.flip(np.logical_and.accumulate(np.flip(inside, -1), axis=-1), -1)
-        first = np.argmax(settled, axis=-1)
         diverged = result.diverged_at >= 0
-        held = settled.any(-1) & (2 * result.t[first] <= result.t[-1])
-        times = np.where(held & ~diverged, result.t[first], np.inf)
-        best = int(np.argmin(times))
-        reached = np.isfinite(times[best])
-        return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
-                   best_time=float(times[best]))
+        return cls._best(lrs, np.where(diverged, np.inf, _settled_time(result.t, inside)), diverged)
 
 
 def _train_result(result) -> TrainResult:
@@ -500,6 +512,67 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float | N
     if settle_tol is None:
         return RateScan.from_result(result, loss_threshold)
     return RateScan.from_modes(result, task.singular_values[:result.modes.shape[-1]], rel_tol=settle_tol)
+
+
+def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, loss_threshold: float | None = None,
+                       pilot_steps: int = 50, device="cpu") -> RateScan:
+    r"""Steps until every mode is learned and stays learned, from the same initial weights at every rate in ``lrs``.
+
+    The criterion of :meth:`RateScan.from_modes`: the first step from which :math:`|u_\alpha - s_\alpha| \le
+    \epsilon\,s_\alpha` for every mode of the task (``task.singular_values``), held to the end of a run at least
+    twice as long. For a task whose input is not white the modes do not end at :math:`s_\alpha`; give
+    ``loss_threshold`` instead, and the criterion is that the loss stays below it (:meth:`RateScan.from_result` with
+    ``stay=True``). Runs that only pass near the target (oscillating or chaotic ones at the edge of stability) never
+    count, so the best rate is one at which gradient descent converges, and its time does not hinge on round-off.
+    A short pilot run first drops the rates that diverge within ``pilot_steps`` (they could not count either), so
+    that a grid of absolute rates wide enough for every depth costs little more than its stable part.
+
+    Parameters
+    ----------
+    weights : list of arrays
+        One network's initial weights (no run axis); each rate starts from a copy.
+    task : dlnlib.tasks.Task
+        With :math:`\Sigma^{11} = I` the modes' targets are the singular values of :math:`\Sigma^{31}`.
+    lrs : array_like
+        Learning rates (> 0), 1-D.
+    steps : int
+        Budget per rate: times up to ``steps / 2`` can be measured.
+    rel_tol : float
+        :math:`\epsilon` in (0, 1).
+    loss_threshold : float or None
+        If given, the criterion is the loss staying at or below this value (``rel_tol`` is then unused).
+    pilot_steps : int
+        Length of the pilot run (0: none).
+    device : str or torch.device
+
+    Returns
+    -------
+    RateScan
+        ``time`` in recorded steps (exact integers), ``inf`` where a run diverged or did not settle for long enough.
+    """
+    lrs = v.positive(lrs, "lrs")
+    if lrs.ndim != 1 or lrs.size == 0:
+        raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
+    steps = v.count(steps, "steps")
+    pilot_steps = v.count(pilot_steps, "pilot_steps", minimum=0)
+    if any(tuple(w.shape[:-2]) for w in weights):
+        raise ValueError("settling_rate_scan takes one network's weights, without a run axis")
+
+    def run(rates, n_steps, record_every):
+        batched = [np.repeat(v.as_float_array(w, "weights")[None], rates.size, axis=0) for w in weights]
+        return gradient_descent(batched, task, lr=rates, steps=n_steps, record_every=record_every, device=device,
+                                n_modes=1 if loss_threshold is not None else None, on_divergence="mark")
+
+    keep = np.ones(lrs.size, dtype=bool)
+    if pilot_steps:
+        keep = run(lrs, pilot_steps, pilot_steps).diverged_at < 0
+    time, diverged = np.full(lrs.size, np.inf), ~keep
+    if keep.any():
+        result = run(lrs[keep], steps, 1)
+        scan = (RateScan.from_modes(result, task.singular_values, rel_tol=rel_tol) if loss_threshold is None
+                else RateScan.from_result(result, loss_threshold, stay=True))
+        time[keep], diverged[keep] = scan.time, scan.diverged
+    return RateScan._best(lrs, time, diverged)
 
 
 def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int = 1) -> TrainResult:
