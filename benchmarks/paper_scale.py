@@ -17,8 +17,14 @@ Without a GPU the script refuses (exit status 2): at the paper's sizes a chapter
 ``--allow-cpu`` (``make paper ALLOW_CPU=1``) it runs anyway, and the table goes under "CPU" instead
 (``results/paper_scale.md``).
 
-Usage: ``python benchmarks/paper_scale.py [--chapters 04 05] [--timeout 900] [--mnist-path DIR] [--allow-cpu]``. The exit status is 0
-when every chapter ran to the end with every check passing, 1 otherwise.
+A chapter gets only the parameters its ``parameters`` cell declares (``MNIST_PATH`` goes to the chapters that read
+it). ``--dry-run`` (``make paper DRY=1``) executes nothing and needs no GPU: it prints the plan (the chapters, the
+parameters each would get, whether it defines ``DEVICE``, the device torch finds) and fails when a chapter has no
+``parameters`` cell declaring ``SCALE``; CI runs it on the real chapters in seconds.
+
+Usage: ``python benchmarks/paper_scale.py [--chapters 04 05] [--timeout 900] [--mnist-path DIR] [--allow-cpu]
+[--dry-run]``. The exit status is 0 when every chapter ran to the end with every check passing (with ``--dry-run``:
+when every chapter declares ``SCALE``), 1 otherwise.
 """
 from __future__ import annotations
 
@@ -68,6 +74,38 @@ FAIL_LINE = re.compile(r"FAIL \| ")
 SUMMARY_SHORT = re.compile(r"\d+ of \d+ checks passed: ")
 
 
+ASSIGNED = re.compile(r"^([A-Za-z_]\w*)\s*=", re.MULTILINE)
+DEFINES_DEVICE = re.compile(r"^DEVICE\s*=", re.MULTILINE)
+
+
+def declared_parameters(nb) -> list[str]:
+    """The names assigned at the top level of the notebook's cells tagged ``parameters`` (what papermill overrides)."""
+    return [name for cell in nb.cells if cell.cell_type == "code" and "parameters" in cell.metadata.get("tags", [])
+            for name in ASSIGNED.findall(cell.source)]
+
+
+def parameters_for(nb, extra: dict | None = None) -> dict:
+    """``SCALE = "paper"`` and those of ``extra`` that the notebook declares; the others would only be injected as
+    unused names (papermill warns about them)."""
+    declared = declared_parameters(nb)
+    return {"SCALE": "paper", **{k: val for k, val in (extra or {}).items() if k in declared}}
+
+
+def plan(notebooks: list[Path], extra: dict | None = None) -> tuple[str, bool]:
+    """The dry run: a table of what ``make paper`` would run, and whether every chapter declares ``SCALE``."""
+    rows, ready = [], True
+    for notebook in notebooks:
+        nb = nbformat.read(notebook, as_version=4)
+        declared = declared_parameters(nb)
+        fine = "SCALE" in declared
+        ready &= fine
+        device = any(c.cell_type == "code" and DEFINES_DEVICE.search(c.source) for c in nb.cells)
+        rows.append([notebook.stem, ", ".join(declared) or "(no parameters cell)",
+                     ", ".join(f"{k}={val}" for k, val in parameters_for(nb, extra).items()),
+                     "yes" if device else "no", "yes" if fine else "**no**: declares no SCALE"])
+    return table(["chapter", "declares", "would get", "defines DEVICE", "ready"], rows), ready
+
+
 def with_probe(nb, stats_path: Path):
     """A copy of notebook ``nb`` with the probe cell first, writing to ``stats_path``."""
     nb = nbformat.from_dict(json.loads(json.dumps(nb)))
@@ -102,14 +140,16 @@ def count_checks(nb) -> dict:
 
 
 def run(notebook: Path, out_dir: Path, timeout: float, parameters: dict | None = None) -> dict:
-    """Execute ``notebook`` with ``SCALE = "paper"`` (and ``parameters``) into ``out_dir``; its row of the table."""
+    """Execute ``notebook`` with ``SCALE = "paper"`` (and those of ``parameters`` it declares) into ``out_dir``; its
+    row of the table."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stats, staged, executed = (out_dir / f"{notebook.stem}{s}" for s in (".probe.json", ".input.ipynb", ".ipynb"))
     for path in (stats, executed):
         path.unlink(missing_ok=True)
-    nbformat.write(with_probe(nbformat.read(notebook, as_version=4), stats.resolve()), staged)
+    nb = nbformat.read(notebook, as_version=4)
+    parameters = parameters_for(nb, parameters)
+    nbformat.write(with_probe(nb, stats.resolve()), staged)
     start = time.perf_counter()
-    parameters = {"SCALE": "paper", **(parameters or {})}
     child = subprocess.Popen([sys.executable, "-c", CHILD, str(staged), str(executed), str(notebook.parent),
                               json.dumps(parameters)],
                              cwd=ROOT, start_new_session=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -193,9 +233,20 @@ def main(argv=None) -> int:
     parser.add_argument("--allow-cpu", action="store_true", default=os.environ.get("ALLOW_CPU", "") not in ("", "0"),
                         help="run without a GPU (also ALLOW_CPU=1); the table then goes under CPU")
     parser.add_argument("--no-write", action="store_true", help="print the table only; benchmarks/ stays as it is")
+    parser.add_argument("--dry-run", action="store_true", help="execute nothing: print the plan and check that every "
+                        "chapter declares SCALE in its parameters cell (no GPU needed)")
     args = parser.parse_args(argv)
     import torch
     cuda = torch.cuda.is_available()
+    notebooks = [p.resolve() for p in args.notebooks] if args.notebooks else select(args.chapters)
+    extra = {"MNIST_PATH": args.mnist_path} if args.mnist_path else None
+    if args.dry_run:
+        text, ready = plan(notebooks, extra)
+        where = ("the GPU" if cuda else "the CPU (--allow-cpu)" if args.allow_cpu
+                 else "nothing: no GPU, and without --allow-cpu make paper refuses")
+        print(f"make paper, dry run: {len(notebooks)} chapters, each in a fresh kernel with papermill into "
+              f"{args.out}, at most {args.timeout:.0f} s each; they would run on {where}.\n\n{text}", flush=True)
+        return 0 if ready else 1
     if not cuda and not args.allow_cpu:
         print("make paper: torch finds no CUDA GPU on this machine (torch.cuda.is_available() is False). At the "
               "paper's sizes the chapters run for hours on a CPU. To run them anyway: make paper ALLOW_CPU=1 "
@@ -205,10 +256,9 @@ def main(argv=None) -> int:
     if not cuda:
         print("WARNING: no GPU: running the paper scale on the CPU (DEVICE falls back to 'cpu' in every chapter)",
               file=sys.stderr)
-    notebooks = [p.resolve() for p in args.notebooks] if args.notebooks else select(args.chapters)
     rows = []
     for notebook in notebooks:
-        row = run(notebook, args.out, args.timeout, {"MNIST_PATH": args.mnist_path} if args.mnist_path else None)
+        row = run(notebook, args.out, args.timeout, extra)
         rows.append(row)
         print(f"{row['chapter']}: {row['seconds']:.0f} s, {row['status']}, {row['passed']} checks passed, "
               f"{row['failed']} failed, {row['errors']} other errors", file=sys.stderr, flush=True)

@@ -12,9 +12,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import paper_scale  # noqa: E402
 
 
-def notebook(*sources, path=None):
-    """A notebook whose first code cell is the parameters cell ``SCALE = "book"``, then ``sources``."""
-    parameters = nbformat.v4.new_code_cell('SCALE = "book"')
+def notebook(*sources, path=None, parameters='SCALE = "book"'):
+    """A notebook whose first code cell is the parameters cell (``SCALE = "book"``), then ``sources``."""
+    parameters = nbformat.v4.new_code_cell(parameters)
     parameters.metadata["tags"] = ["parameters"]
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# A chapter"), parameters]
                                   + [nbformat.v4.new_code_cell(s) for s in sources])
@@ -88,7 +88,7 @@ def test_a_synthetic_chapter_runs_at_paper_scale_past_a_failed_check(tmp_path):
              'checks.check_true("MNIST_PATH is injected", MNIST_PATH == "/data", "papermill set it")',
              'checks.check_below("a failing check", 3.0, 2.0)',
              "print('this cell still runs')\n1 / 0",
-             "checks.summary()", path=path)
+             "checks.summary()", path=path, parameters='SCALE = "book"\nMNIST_PATH = None  # a folder')
     result = paper_scale.run(path, tmp_path / "out", timeout=240, parameters={"MNIST_PATH": "/data"})
     assert result["status"] == "finished"
     assert (result["passed"], result["failed"], result["errors"], result["summary"]) == (2, 1, 1, False)
@@ -117,3 +117,28 @@ def test_without_a_gpu_it_refuses_unless_allowed(tmp_path, capsys, monkeypatch):
     assert paper_scale.main(["--notebooks", str(path), "--no-write", "--out", str(tmp_path / "out")]) == 2
     assert "torch finds no CUDA GPU" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_chapter_gets_only_the_parameters_it_declares():
+    nb = notebook(parameters='SCALE = "book"   # or "paper"\nMNIST_PATH = None\n# N = 3 is a comment\n  indented = 1')
+    assert paper_scale.declared_parameters(nb) == ["SCALE", "MNIST_PATH"]
+    assert paper_scale.parameters_for(nb, {"MNIST_PATH": "/data", "OTHER": 1}) == {"SCALE": "paper", "MNIST_PATH": "/data"}
+    assert paper_scale.parameters_for(notebook(), {"MNIST_PATH": "/data"}) == {"SCALE": "paper"}
+    assert paper_scale.declared_parameters(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("SCALE = 1")])) == []
+
+
+def test_the_dry_run_checks_every_chapter_in_seconds_and_executes_nothing(tmp_path, capsys):
+    assert paper_scale.main(["--dry-run", "--mnist-path", "/data", "--out", str(tmp_path / "out")]) == 0
+    text = capsys.readouterr().out
+    chapters = sorted((ROOT / "chapters").glob("[0-9]*.ipynb"))
+    assert f"make paper, dry run: {len(chapters)} chapters" in text
+    for chapter in chapters:        # every real chapter declares SCALE; MNIST_PATH only where it is read
+        line = next(x for x in text.splitlines() if x.startswith(f"| {chapter.stem} |"))
+        assert line.endswith("| yes |") and "SCALE=paper" in line
+        assert ("MNIST_PATH=/data" in line) == ("MNIST_PATH" in line.split("|")[2])
+    assert not (tmp_path / "out").exists()
+    notebook(path=tmp_path / "00_ready.ipynb")
+    notebook(path=tmp_path / "00_unready.ipynb", parameters="N = 3")
+    assert paper_scale.main(["--dry-run", "--notebooks", str(tmp_path / "00_ready.ipynb"),
+                             str(tmp_path / "00_unready.ipynb")]) == 1
+    assert "| 00_unready | N | SCALE=paper | no | **no**: declares no SCALE |" in capsys.readouterr().out

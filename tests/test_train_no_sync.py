@@ -193,3 +193,17 @@ def test_minibatch_and_product_descent_read_nothing_back_per_step():
     w0 = init.orthogonal([3, 3, 3], n_runs=2, seed=0)
     assert syncs(lambda: train.product_gradient_descent(w0, loss, [0.01, 0.1], 100)) == \
         syncs(lambda: train.product_gradient_descent(w0, loss, [0.01, 0.1], 1))
+
+
+def test_product_descent_stops_at_the_loss_and_masks_the_run_that_diverged_before():
+    """One factor w from 0 on L = (w - 1)^2 / 2 (w_k - 1 = -(1 - lr)^k): at lr = 0.5 the loss 0.25^k / 2 first falls
+    to 1e-6 at step 10 (0.25^10 / 2 = 4.8e-7; step 9: 1.9e-6); at lr = 1 + 1e20, |w_k| = 1e20k and (w - 1)^2
+    overflows at step 8 (1e320; step 7: 1e280). Both are far from the edge: round-off cannot move them."""
+    one = torch.ones((1, 1), dtype=torch.float64)
+    loss = lambda p: 0.5 * ((p - one) ** 2).sum((-2, -1))     # noqa: E731
+    run = train.product_gradient_descent([np.zeros((2, 1, 1))], loss, [0.5, 1 + 1e20], 100, record_every=4,
+                                         stop_loss=1e-6)
+    assert run.t.tolist() == [0, 4, 8, 10] and run.diverged_at.tolist() == [-1, 8]
+    np.testing.assert_allclose(run.loss[0], 0.5 * 0.25 ** run.t, rtol=1e-12)
+    assert np.isfinite(run.loss[1, :2]).all() and np.isinf(run.loss[1, 2:]).all()
+    assert run.loss[0, -1] <= 1e-6 < run.loss[0, -2]
