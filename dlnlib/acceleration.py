@@ -20,8 +20,8 @@ import numpy as np
 from . import _validation as v
 from .train import TrainResult
 
-__all__ = ["end_to_end_update", "preconditioner", "preconditioner_eigenvalues", "end_to_end_descent", "circulation",
-           "end_to_end_curl", "green_circulation", "end_to_end_sharpness", "OPTIMIZERS", "lp_regression_descent"]
+__all__ = ["end_to_end_update", "preconditioner", "preconditioner_eigenvalues", "end_to_end_descent", "rule_deviation",
+           "circulation", "end_to_end_curl", "green_circulation", "end_to_end_sharpness", "OPTIMIZERS", "lp_regression_descent"]
 
 OPTIMIZERS = ("gd", "adagrad", "adam", "adadelta")
 _DEFAULT_EPS = {"gd": 1e-8, "adagrad": 1e-8, "adam": 1e-8, "adadelta": 1e-6}
@@ -158,6 +158,43 @@ def end_to_end_descent(product, gradient_fn, depth: int, lr: float, steps: int) 
             raise FloatingPointError(f"end-to-end rule diverged at step {len(path)} with lr={lr:g}")
         path.append(w.copy())
     return np.array(path)
+
+
+def rule_deviation(weights, gradient) -> float:
+    r"""How far the factors' own dynamics is from the end-to-end rule, at one point: the relative difference
+
+    .. math:: \frac{\big\lVert\sum_j A_jA_j^T\,G\,B_j^TB_j - P_W G\big\rVert}{\lVert P_W G\rVert},
+              \qquad A_j = W_N\cdots W_{j+1},\; B_j = W_{j-1}\cdots W_1,
+
+    between the velocity :math:`\dot W` that gradient flow on the factors gives their product (first term, exact for
+    any factors) and the velocity :math:`-P_W G` of Eq. (end-to-end) at the same product (Arora, Cohen & Hazan 2018).
+    For balanced factors :math:`A_jA_j^T = (WW^T)^{(N-j)/N}` and :math:`B_j^TB_j = (W^TW)^{(j-1)/N}`, and it is 0
+    up to round-off; otherwise it measures the error of the rule. For two scalar factors :math:`w = ab` it is
+    :math:`(|a| - |b|)^2/(2|ab|)`.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_N]`` (no run axis).
+    gradient : array_like
+        :math:`G = \nabla L(W)` at their product, ``(d_out, d_in)``.
+
+    Returns
+    -------
+    float
+    """
+    ws = v.chain(weights, runs=False)
+    prefix = [np.eye(ws[0].shape[1])]
+    for w in ws:
+        prefix.append(w @ prefix[-1])
+    product = prefix[-1]
+    g = v.array(gradient, "gradient", shape=product.shape)
+    velocity, suffix = np.zeros_like(product), np.eye(product.shape[0])
+    for j in range(len(ws) - 1, -1, -1):            # A_j = suffix, B_j = prefix[j]
+        velocity += suffix @ suffix.T @ g @ prefix[j].T @ prefix[j]
+        suffix = suffix @ ws[j]
+    rule = _end_to_end_update(product, g, len(ws))
+    return float(np.linalg.norm(velocity - rule) / np.linalg.norm(rule))
 
 
 def circulation(field, center, radius: float, n_points: int = 256) -> float:

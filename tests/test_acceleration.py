@@ -298,3 +298,19 @@ def test_scaled_regression_rotation_keeps_the_samples():
     assert np.std(X[:, -1]) < 0.05 < np.std(Xr[:, -1])
     with pytest.raises(ValueError, match="decades"):
         tasks.scaled_regression(50, 6, -1.0, 0.1)
+
+
+def test_rule_deviation_vanishes_for_balanced_factors_and_has_the_two_scalar_closed_form():
+    from dlnlib import init
+    rng = np.random.default_rng(6)
+    W, G = rng.standard_normal((3, 4)), rng.standard_normal((3, 4))
+    for widths in ([4, 5, 3], [4, 6, 6, 3], [4, 3, 7, 5, 3]):
+        assert acc.rule_deviation(init.balanced(W, widths, seed=1), G) < 1e-12
+    for a, b in ((2.0, 0.5), (-1.0, 3.0), (0.7, 0.7)):
+        expected = (abs(a) - abs(b)) ** 2 / (2 * abs(a * b))
+        assert acc.rule_deviation([np.array([[a]]), np.array([[b]])], np.array([[0.3]])) == pytest.approx(
+            expected, rel=1e-12, abs=1e-15)
+    random = init.gaussian([4, 5, 3], 1.0, seed=2)
+    assert acc.rule_deviation(random, G) > 0.05
+    with pytest.raises(ValueError, match="gradient"):
+        acc.rule_deviation(random, G[:, :2])
