@@ -12,7 +12,7 @@ from . import networks
 from .init import balanced, random_orthogonal
 from .train import _linear_quantities
 
-__all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors",
+__all__ = ["fixed_point", "saddle_curvature", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors",
            "factor_gradient", "factor_hessian", "autograd_factor_hessian", "factor_descent", "matrix_loss",
            "MinimaSearch", "search_local_minima"]
 
@@ -57,6 +57,46 @@ def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
     frames = [vv[:, active]] + [random_orthogonal(n, seed=rng)[:, :k] for n in widths[1:-1]] + [u[:, active]]
     diag = s[active] ** (1.0 / depth)
     return [(frames[l + 1] * diag) @ frames[l].T for l in range(depth)]
+
+
+def saddle_curvature(singular_values, active_modes, width: int) -> float:
+    r"""Lowest Hessian eigenvalue of the squared loss at the two-matrix fixed point where ``active_modes`` are learned
+    (whitened inputs, balanced weights): :math:`-\max\big(\{s_\beta - s_\alpha\} \cup \{s_\beta\}\big)` over inactive
+    :math:`\beta`, learned :math:`\alpha` with :math:`s_\beta > s_\alpha`, and, while a hidden unit is free
+    (fewer active modes than ``width``), every inactive :math:`\beta`; 0 when no such move exists (the minimum).
+
+    The two moves are learning a missing mode with a free hidden unit, and swapping a learned mode for a stronger one
+    (Baldi & Hornik 1989; Saxe et al. 2014, §1.2): every fixed point but the minimum is a strict saddle. With three or
+    more weight matrices the second derivatives of these moves vanish, and this formula no longer applies.
+
+    Parameters
+    ----------
+    singular_values : array_like
+        The task's :math:`s_\alpha` (> 0).
+    active_modes : sequence of int
+        Distinct indices of the learned modes.
+    width : int
+        Hidden width.
+
+    Returns
+    -------
+    float
+        :math:`\le 0`.
+    """
+    s = v.positive(singular_values, "singular_values")
+    if s.ndim != 1:
+        raise ValueError(f"singular_values must be 1-D, got shape {s.shape}")
+    width = v.count(width, "width")
+    active = v.integer_array(active_modes, "active_modes")
+    if active.ndim != 1 or active.size != np.unique(active).size or active.size > width \
+            or np.any(active < 0) or np.any(active >= s.size):
+        raise ValueError(f"active_modes must be distinct indices in [0, {s.size}), at most width = {width} of them, "
+                         f"got {list(active_modes)}")
+    inactive = [b for b in range(s.size) if b not in set(active.tolist())]
+    gains = [s[b] - s[a] for b in inactive for a in active if s[b] > s[a]]
+    if active.size < width:
+        gains += [s[b] for b in inactive]
+    return -max(gains, default=0.0)
 
 
 def loss_gradient_norm(weights, task) -> float:

@@ -9,14 +9,6 @@ from dlnlib.train import _linear_quantities
 S = np.array([5.0, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3])
 
 
-def _predicted_min_eigenvalue(active, width):
-    """Most negative curvature: swap an inactive mode for a weaker active one, or fill a free hidden unit."""
-    inactive = [b for b in range(S.size) if b not in active]
-    swaps = [S[b] - S[a] for b in inactive for a in active if S[b] > S[a]]
-    fills = [S[b] for b in inactive] if len(active) < width else []
-    return -max(swaps + fills, default=0.0)
-
-
 @pytest.mark.parametrize("active", [[0, 1, 2, 3], [0, 1, 2, 4], [1, 2, 3, 4], [0, 1, 2], [0, 5, 6, 9]])
 def test_fixed_points_have_zero_gradient_and_predicted_curvature(active):
     task = tasks.svd_task(S, 10, 10, seed=0)
@@ -25,7 +17,7 @@ def test_fixed_points_have_zero_gradient_and_predicted_curvature(active):
     np.testing.assert_allclose(networks.mode_strengths(networks.end_to_end(weights), task)[active], S[active],
                                rtol=1e-13)
     eigenvalues = np.linalg.eigvalsh(landscape.loss_hessian(weights, task))
-    assert eigenvalues.min() == pytest.approx(_predicted_min_eigenvalue(active, 4), abs=1e-10)
+    assert eigenvalues.min() == pytest.approx(landscape.saddle_curvature(S, active, 4), abs=1e-10)
 
 
 def test_hessian_matches_finite_differences():
@@ -183,3 +175,13 @@ def test_factor_descent_takes_chain_rule_steps_and_subgradient_steps():
         ls.factor_descent(g, [10 * w for w in ws], 10.0, 50)
     with pytest.raises(ValueError, match="lr"):
         ls.factor_descent(g, ws, -0.1, 5)
+
+
+def test_saddle_curvature_closed_form_cases():
+    s = [3.0, 2.0, 1.0]
+    assert landscape.saddle_curvature(s, [], 3) == -3.0                  # fill the free unit with the strongest mode
+    assert landscape.saddle_curvature(s, [1, 2], 2) == -2.0              # no free unit: swap mode 2 for mode 0
+    assert landscape.saddle_curvature(s, [0, 1, 2], 3) == 0.0            # the minimum
+    assert landscape.saddle_curvature(s, [0, 1], 2) == 0.0               # the best rank-2 solution: a minimum
+    with pytest.raises(ValueError, match="active_modes"):
+        landscape.saddle_curvature(s, [0, 0], 3)
