@@ -12,9 +12,9 @@ from . import networks
 from .init import balanced, random_orthogonal
 from .train import _linear_quantities
 
-__all__ = ["fixed_point", "saddle_curvature", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors",
-           "factor_gradient", "factor_hessian", "autograd_factor_hessian", "factor_descent", "matrix_loss",
-           "MinimaSearch", "search_local_minima"]
+__all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum",
+           "minimize_factors", "factor_gradient", "factor_hessian", "autograd_factor_hessian", "factor_descent",
+           "matrix_loss", "MinimaSearch", "search_local_minima", "fixed_point_min_eigenvalue"]
 
 
 def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
@@ -57,46 +57,6 @@ def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
     frames = [vv[:, active]] + [random_orthogonal(n, seed=rng)[:, :k] for n in widths[1:-1]] + [u[:, active]]
     diag = s[active] ** (1.0 / depth)
     return [(frames[l + 1] * diag) @ frames[l].T for l in range(depth)]
-
-
-def saddle_curvature(singular_values, active_modes, width: int) -> float:
-    r"""Lowest Hessian eigenvalue of the squared loss at the two-matrix fixed point where ``active_modes`` are learned
-    (whitened inputs, balanced weights): :math:`-\max\big(\{s_\beta - s_\alpha\} \cup \{s_\beta\}\big)` over inactive
-    :math:`\beta`, learned :math:`\alpha` with :math:`s_\beta > s_\alpha`, and, while a hidden unit is free
-    (fewer active modes than ``width``), every inactive :math:`\beta`; 0 when no such move exists (the minimum).
-
-    The two moves are learning a missing mode with a free hidden unit, and swapping a learned mode for a stronger one
-    (Baldi & Hornik 1989; Saxe et al. 2014, §1.2): every fixed point but the minimum is a strict saddle. With three or
-    more weight matrices the second derivatives of these moves vanish, and this formula no longer applies.
-
-    Parameters
-    ----------
-    singular_values : array_like
-        The task's :math:`s_\alpha` (> 0).
-    active_modes : sequence of int
-        Distinct indices of the learned modes.
-    width : int
-        Hidden width.
-
-    Returns
-    -------
-    float
-        :math:`\le 0`.
-    """
-    s = v.positive(singular_values, "singular_values")
-    if s.ndim != 1:
-        raise ValueError(f"singular_values must be 1-D, got shape {s.shape}")
-    width = v.count(width, "width")
-    active = v.integer_array(active_modes, "active_modes")
-    if active.ndim != 1 or active.size != np.unique(active).size or active.size > width \
-            or np.any(active < 0) or np.any(active >= s.size):
-        raise ValueError(f"active_modes must be distinct indices in [0, {s.size}), at most width = {width} of them, "
-                         f"got {list(active_modes)}")
-    inactive = [b for b in range(s.size) if b not in set(active.tolist())]
-    gains = [s[b] - s[a] for b in inactive for a in active if s[b] > s[a]]
-    if active.size < width:
-        gains += [s[b] for b in inactive]
-    return -max(gains, default=0.0)
 
 
 def loss_gradient_norm(weights, task) -> float:
@@ -546,3 +506,60 @@ def search_local_minima(f, grad, widths, n_starts: int, seed=None) -> MinimaSear
     return MinimaSearch(values=np.array([e[1] for e in ends]), gradient_norms=np.array([e[2] for e in ends]),
                         eigenvalues=eigenvalues, weights=[e[0] for e in ends],
                         symmetry_dim=sum(w * w for w in widths[1:-1]))
+
+
+def fixed_point_min_eigenvalue(s, active_modes, n_hidden: int, scale: float = 1.0) -> float:
+    r"""Smallest Hessian eigenvalue of the three-layer loss at a fixed point, predicted from the singular values.
+
+    At the fixed point that carries the modes :math:`\mathcal A` (:func:`fixed_point`, with :math:`W^{21}` scaled by
+    :math:`c` = ``scale`` and :math:`W^{32}` by :math:`1/c`, which leaves the map and the loss unchanged), the unit
+    carrying mode :math:`\alpha` has :math:`\lVert a^\alpha\rVert^2 = c^2 s_\alpha` and
+    :math:`\lVert b^\alpha\rVert^2 = s_\alpha/c^2`. Moving an inactive mode :math:`\beta` onto that unit, by
+    :math:`x = a^\beta\cdot e` and :math:`y = b^\beta\cdot e`, changes the loss at second order by
+    :math:`\tfrac12(s_\alpha c^{-2}x^2 + s_\alpha c^2y^2) - s_\beta xy` (Eq. 6), a :math:`2\times2` block with eigenvalues
+
+    .. math:: \kappa_\pm = \tfrac12\Big[s_\alpha(c^2 + c^{-2}) \pm
+              \sqrt{s_\alpha^2(c^2 + c^{-2})^2 - 4(s_\alpha^2 - s_\beta^2)}\Big],
+
+    so :math:`\kappa_- < 0` exactly when :math:`s_\beta > s_\alpha`; at the balanced point (:math:`c = 1`)
+    :math:`\kappa_- = s_\alpha - s_\beta`. A free hidden unit adds :math:`-s_\beta` for every inactive mode, whatever
+    :math:`c`. The smallest eigenvalue is the least of these and 0 (the symmetries of the network give zero modes).
+
+    Parameters
+    ----------
+    s : array_like
+        Singular values of :math:`\Sigma^{31}` (modes indexed as in ``active_modes``).
+    active_modes : sequence of int
+        0-based indices of the learned modes, at most ``n_hidden`` of them.
+    n_hidden : int
+        Hidden width :math:`N_2`.
+    scale : float
+        The rescaling :math:`c > 0` of the fixed point.
+
+    Returns
+    -------
+    float
+        The predicted smallest eigenvalue of the Hessian of :math:`L` in all weights (compare :func:`loss_hessian`).
+
+    References
+    ----------
+    Baldi & Hornik (1989); Saxe, McClelland & Ganguli (2014), §1.2.
+    """
+    s = v.as_float_array(s, "s")
+    n_hidden = v.count(n_hidden, "n_hidden")
+    c2 = v.positive_scalar(scale, "scale") ** 2
+    active_list = list(active_modes)
+    if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in active_list):
+        raise TypeError(f"active_modes must be integer mode indices, got {active_modes}")
+    active = sorted(set(int(a) for a in active_list))
+    if len(active) != len(active_list) or len(active) > n_hidden or any(a < 0 or a >= s.size for a in active):
+        raise ValueError(f"active_modes must be at most {n_hidden} distinct indices in [0, {s.size}), got {active_modes}")
+    inactive = [b for b in range(s.size) if b not in active]
+    candidates = [0.0]
+    for alpha in active:
+        trace = s[alpha] * (c2 + 1 / c2)
+        for beta in inactive:
+            candidates.append(0.5 * (trace - np.sqrt(trace ** 2 - 4 * (s[alpha] ** 2 - s[beta] ** 2))))
+    if len(active) < n_hidden:
+        candidates += [-s[beta] for beta in inactive]
+    return float(min(candidates))

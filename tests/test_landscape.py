@@ -17,7 +17,7 @@ def test_fixed_points_have_zero_gradient_and_predicted_curvature(active):
     np.testing.assert_allclose(networks.mode_strengths(networks.end_to_end(weights), task)[active], S[active],
                                rtol=1e-13)
     eigenvalues = np.linalg.eigvalsh(landscape.loss_hessian(weights, task))
-    assert eigenvalues.min() == pytest.approx(landscape.saddle_curvature(S, active, 4), abs=1e-10)
+    assert eigenvalues.min() == pytest.approx(landscape.fixed_point_min_eigenvalue(S, active, 4), abs=1e-10)
 
 
 def test_hessian_matches_finite_differences():
@@ -177,11 +177,11 @@ def test_factor_descent_takes_chain_rule_steps_and_subgradient_steps():
         ls.factor_descent(g, ws, -0.1, 5)
 
 
-def test_saddle_curvature_closed_form_cases():
+def test_fixed_point_min_eigenvalue_closed_form_cases():
     s = [3.0, 2.0, 1.0]
-    assert landscape.saddle_curvature(s, [], 3) == -3.0                  # fill the free unit with the strongest mode
-    assert landscape.saddle_curvature(s, [1, 2], 2) == -2.0              # no free unit: swap mode 2 for mode 0
-    assert landscape.saddle_curvature(s, [0, 1, 2], 3) == 0.0            # the minimum
-    assert landscape.saddle_curvature(s, [0, 1], 2) == 0.0               # the best rank-2 solution: a minimum
+    assert landscape.fixed_point_min_eigenvalue(s, [], 3) == -3.0        # fill the free unit with the strongest mode
+    assert landscape.fixed_point_min_eigenvalue(s, [1, 2], 2) == -2.0    # no free unit: swap mode 2 for mode 0
+    assert landscape.fixed_point_min_eigenvalue(s, [0, 1, 2], 3) == 0.0  # the minimum
+    assert landscape.fixed_point_min_eigenvalue(s, [0, 1], 2) == 0.0     # the best rank-2 solution: a minimum
     with pytest.raises(ValueError, match="active_modes"):
-        landscape.saddle_curvature(s, [0, 0], 3)
+        landscape.fixed_point_min_eigenvalue(s, [0, 0], 3)
