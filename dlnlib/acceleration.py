@@ -488,28 +488,40 @@ def lp_regression_descent(X, y, p: int, lr, steps: int, depth: int = 1, optimize
     losses = np.empty((runs, schedule.size))
     history = [np.empty((schedule.size,) + w1.shape), np.empty((schedule.size,) + omega.shape)] if record_weights else None
     row = 0
+    live = np.arange(runs)                                   # runs not yet diverged: the only ones computed
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps + 1):
-            prod = omega.prod(axis=1)
-            residual = (prod[:, None] * w1) @ X.T - y
-            power = residual ** (p - 2)
-            loss = np.mean(power * residual * residual, axis=1) / p
-            newly = ~np.isfinite(loss) & (diverged_at < 0)
-            diverged_at[newly] = k
-            frozen = diverged_at >= 0
+            w1_live, omega_live = w1[live], omega[live]
+            prod = omega_live.prod(axis=1)
+            residual = (prod[:, None] * w1_live) @ X.T - y
+            pulled = residual ** (p - 2) * residual          # (x.w - y)^(p-1)
+            loss = np.mean(pulled * residual, axis=1) / p
+            finite = np.isfinite(loss)
+            diverged_at[live[~finite]] = k
             if k == schedule[row]:
-                losses[:, row] = np.where(frozen, np.inf, loss)
+                losses[:, row] = np.inf
+                losses[live[finite], row] = loss[finite]
                 if record_weights:
                     history[0][row], history[1][row] = w1, omega
                 row += 1
             if k == steps:
                 break
-            g = np.where(frozen[:, None], 0.0, (power * residual) @ X / n)
-            grads = [prod[:, None] * g, _others_product(omega) * np.sum(w1 * g, axis=1)[:, None]]
-            steps_taken = _optimizer_steps(optimizer, grads, moments, k + 1, beta1, beta2, rho, eps)
-            rate = rates[:, None] * (min(1.0, (k + 1) / warmup) if warmup else 1.0)
-            w1 = np.where(frozen[:, None], 0.0, w1 - rate * steps_taken[0])
-            omega = np.where(frozen[:, None], 0.0, omega - rate * steps_taken[1])
+            if not finite.all():                              # a diverged run is frozen at zero and dropped
+                w1[live[~finite]], omega[live[~finite]] = 0.0, 0.0
+                live, w1_live, omega_live, prod = live[finite], w1_live[finite], omega_live[finite], prod[finite]
+                pulled = pulled[finite]
+            g = pulled @ X / n
+            grads = [prod[:, None] * g, _others_product(omega_live) * np.sum(w1_live * g, axis=1)[:, None]]
+            if optimizer == "gd":
+                steps_taken = grads
+            else:
+                live_moments = [m[live] for m in moments]
+                steps_taken = _optimizer_steps(optimizer, grads, live_moments, k + 1, beta1, beta2, rho, eps)
+                for m, m_live in zip(moments, live_moments):
+                    m[live] = m_live
+            rate = rates[live, None] * (min(1.0, (k + 1) / warmup) if warmup else 1.0)
+            w1[live] = w1_live - rate * steps_taken[0]
+            omega[live] = omega_live - rate * steps_taken[1]
     scalar = lr_arr.ndim == 0
     if record_weights and scalar:
         history = [h[:, 0] for h in history]

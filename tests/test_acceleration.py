@@ -144,6 +144,20 @@ def test_lp_regression_descent_marks_divergence_and_rejects_bad_input():
         acc.lp_regression_descent(X, y, 4, 0.1, 1, optimizer="adam", betas=(0.9, 1.0))
 
 
+def test_lp_regression_descent_batch_runs_are_independent_of_diverged_neighbours():
+    X, y = _lp_data()
+    rates = np.array([1e-3, 50.0, 0.02, 80.0])
+    for depth, optimizer in ((1, "gd"), (3, "gd"), (1, "adam")):
+        batch = acc.lp_regression_descent(X, y, 4, rates, 300, depth=depth, optimizer=optimizer, record_every=7)
+        for i, rate in enumerate(rates):
+            alone = acc.lp_regression_descent(X, y, 4, rate, 300, depth=depth, optimizer=optimizer, record_every=7)
+            assert batch.diverged_at[i] == alone.diverged_at
+            np.testing.assert_allclose(batch.loss[i], alone.loss, rtol=1e-12)
+            np.testing.assert_allclose(batch.weights[0][i], alone.weights[0][0], rtol=1e-12, atol=0)
+        if optimizer == "gd":
+            assert batch.diverged_at[1] > 0 and batch.diverged_at[3] > 0 and batch.diverged_at[0] == -1
+
+
 def _quartic_loss():
     """A non-quadratic loss of the plane: gradient and Hessian."""
     a, b = np.array([[2.0, 0.5], [0.5, 1.0]]), np.array([1.0, -0.5])
