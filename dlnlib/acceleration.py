@@ -20,10 +20,11 @@ import numpy as np
 from . import _validation as v
 from .train import TrainResult
 
-__all__ = ["end_to_end_update", "preconditioner", "preconditioner_eigenvalues", "end_to_end_descent", "circulation",
-           "two_factor_circulation", "OPTIMIZERS", "lp_regression_descent"]
+__all__ = ["end_to_end_update", "preconditioner", "preconditioner_eigenvalues", "end_to_end_descent", "rule_deviation",
+           "circulation", "end_to_end_curl", "green_circulation", "end_to_end_sharpness", "OPTIMIZERS", "lp_regression_descent"]
 
-OPTIMIZERS = ("gd", "adagrad", "adam")
+OPTIMIZERS = ("gd", "adagrad", "adam", "adadelta")
+_DEFAULT_EPS = {"gd": 1e-8, "adagrad": 1e-8, "adam": 1e-8, "adadelta": 1e-6}
 
 
 def _psd_power(m: np.ndarray, power: float) -> np.ndarray:
@@ -159,6 +160,43 @@ def end_to_end_descent(product, gradient_fn, depth: int, lr: float, steps: int) 
     return np.array(path)
 
 
+def rule_deviation(weights, gradient) -> float:
+    r"""How far the factors' own dynamics is from the end-to-end rule, at one point: the relative difference
+
+    .. math:: \frac{\big\lVert\sum_j A_jA_j^T\,G\,B_j^TB_j - P_W G\big\rVert}{\lVert P_W G\rVert},
+              \qquad A_j = W_N\cdots W_{j+1},\; B_j = W_{j-1}\cdots W_1,
+
+    between the velocity :math:`\dot W` that gradient flow on the factors gives their product (first term, exact for
+    any factors) and the velocity :math:`-P_W G` of Eq. (end-to-end) at the same product (Arora, Cohen & Hazan 2018).
+    For balanced factors :math:`A_jA_j^T = (WW^T)^{(N-j)/N}` and :math:`B_j^TB_j = (W^TW)^{(j-1)/N}`, and it is 0
+    up to round-off; otherwise it measures the error of the rule. For two scalar factors :math:`w = ab` it is
+    :math:`(|a| - |b|)^2/(2|ab|)`.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_N]`` (no run axis).
+    gradient : array_like
+        :math:`G = \nabla L(W)` at their product, ``(d_out, d_in)``.
+
+    Returns
+    -------
+    float
+    """
+    ws = v.chain(weights, runs=False)
+    prefix = [np.eye(ws[0].shape[1])]
+    for w in ws:
+        prefix.append(w @ prefix[-1])
+    product = prefix[-1]
+    g = v.array(gradient, "gradient", shape=product.shape)
+    velocity, suffix = np.zeros_like(product), np.eye(product.shape[0])
+    for j in range(len(ws) - 1, -1, -1):            # A_j = suffix, B_j = prefix[j]
+        velocity += suffix @ suffix.T @ g @ prefix[j].T @ prefix[j]
+        suffix = suffix @ ws[j]
+    rule = _end_to_end_update(product, g, len(ws))
+    return float(np.linalg.norm(velocity - rule) / np.linalg.norm(rule))
+
+
 def circulation(field, center, radius: float, n_points: int = 256) -> float:
     r"""Circulation :math:`\oint F\cdot d\ell` of a planar vector field around a circle (trapezoidal rule, which is
     spectrally accurate for smooth periodic integrands). Zero for any gradient field.
@@ -195,38 +233,90 @@ def circulation(field, center, radius: float, n_points: int = 256) -> float:
 
 
 
-def two_factor_circulation(hessian, center, radius: float) -> float:
-    r"""Circulation of the depth-2 end-to-end field of one output, :math:`F = P_w\nabla L`, around a circle, from
-    Green's theorem.
+def end_to_end_curl(w, gradient, hessian, depth: int) -> np.ndarray:
+    r"""Curl :math:`\partial_1F_2 - \partial_2F_1` of the single-output end-to-end field in the plane, in closed form.
 
-    For :math:`N = 2` and :math:`w \in \mathbb R^2`, :math:`F = \lVert w\rVert\nabla L + (\hat w^T\nabla L)\,w`, and
-    since :math:`\nabla L` is a gradient its curl reduces to
+    For one output (:math:`W = w^T`, :math:`w \in \mathbb R^2`) the end-to-end rule of Arora, Cohen & Hazan (2018) is
+    :math:`F = \lVert w\rVert^{2-2/N}\big(\nabla L + (N-1)\,\hat w\hat w^T\nabla L\big)`. Since :math:`\nabla L` and
+    the radial field have no curl,
 
-    .. math:: \partial_1F_2 - \partial_2F_1 = -\frac{w \times \nabla^2L(w)\,w}{\lVert w\rVert},
-              \qquad a \times b = a_1b_2 - a_2b_1,
+    .. math:: \partial_1F_2 - \partial_2F_1 = -(N-1)\,\lVert w\rVert^{-2/N}
+              \Big(\frac{N-2}{N}\,w\times\nabla L(w) + w\times\nabla^2L(w)\,w\Big),
+              \qquad a \times b = a_1b_2 - a_2b_1 .
 
-    so :math:`\oint F\cdot d\ell` is the integral of this curl over the disc (Arora, Cohen & Hazan 2018 study the
-    field; the formula is ours). It depends on the Hessian only, not on :math:`\nabla L(0)`: it vanishes for every
-    loop when :math:`w` is an eigenvector of :math:`\nabla^2L(w)` everywhere (an isotropic loss), and it is non-zero
-    otherwise for a generic loop. Integrated in polar coordinates with SciPy's ``dblquad`` (tolerance 1e-12).
+    It vanishes for :math:`N = 1` (a gradient field); for :math:`N = 2` only the Hessian term is left; from
+    :math:`N = 3` on, the first term makes the curl blow up as :math:`\lVert w\rVert^{1-2/N}` times
+    :math:`\hat w\times\nabla L(0)` near the origin whenever :math:`\nabla L(0) \ne 0`. (The formula is ours; the
+    paper proves that the field is not a gradient.)
 
     Parameters
     ----------
+    w : array_like
+        ``(..., 2)`` points of the plane, none at the origin.
+    gradient : array_like
+        ``(..., 2)`` :math:`\nabla L(w)` at those points.
+    hessian : array_like
+        ``(..., 2, 2)`` :math:`\nabla^2L(w)` at those points.
+    depth : int
+        Number of factors :math:`N \ge 1`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(...)`` the curl at each point.
+    """
+    w = v.as_float_array(w, "w")
+    if w.ndim < 1 or w.shape[-1] != 2:
+        raise ValueError(f"w must hold points of the plane, shape (..., 2), got {w.shape}")
+    g = v.as_float_array(gradient, "gradient")
+    h = v.as_float_array(hessian, "hessian")
+    if g.shape != w.shape or h.shape != w.shape + (2,):
+        raise ValueError(f"gradient must have shape {w.shape} and hessian {w.shape + (2,)}, got {g.shape} and {h.shape}")
+    depth = v.depth(depth)
+    norm = np.linalg.norm(w, axis=-1)
+    if np.any(norm == 0):
+        raise ValueError("w must not be the origin, where the curl is singular")
+    return _curl(w, g, h, depth, norm)
+
+
+def _curl(w, g, h, depth, norm):
+    """:func:`end_to_end_curl` without the checks."""
+    cross = lambda a, b: a[..., 0] * b[..., 1] - a[..., 1] * b[..., 0]  # noqa: E731
+    hw = np.einsum("...ij,...j->...i", h, w)
+    return -(depth - 1) * norm ** (-2.0 / depth) * ((depth - 2) / depth * cross(w, g) + cross(w, hw))
+
+
+def green_circulation(gradient, hessian, center, radius: float, depth: int) -> float:
+    r"""Circulation of the single-output end-to-end field around a circle, from Green's theorem: the integral of the
+    closed-form curl (:func:`end_to_end_curl`) over the disc, in polar coordinates with SciPy's ``dblquad``
+    (tolerance 1e-12).
+
+    To be compared with the contour integral :func:`circulation` of the same field; both vanish for every loop if
+    and only if the field is a gradient.
+
+    Parameters
+    ----------
+    gradient : callable
+        :math:`w \mapsto \nabla L(w)`, ``(2,)`` in, ``(2,)`` out.
     hessian : callable or array_like
         :math:`w \mapsto \nabla^2L(w)` (``(2, 2)``), or one constant ``(2, 2)`` matrix for a quadratic loss.
     center : array_like
         ``(2,)``; the disc must not contain the origin, where the curl is singular.
     radius : float
+    depth : int
+        Number of factors :math:`N \ge 1`.
 
     Returns
     -------
     float
-        The counter-clockwise circulation, to be compared with :func:`circulation` of the same field.
+        The counter-clockwise circulation.
     """
     from scipy import integrate
 
+    gradient = v.function(gradient, "gradient")
     center = v.as_float_array(center, "center")
     radius = v.positive_scalar(radius, "radius")
+    depth = v.depth(depth)
     if center.shape != (2,):
         raise ValueError(f"center must be a point of the plane, got shape {center.shape}")
     if np.linalg.norm(center) <= radius:
@@ -241,10 +331,48 @@ def two_factor_circulation(hessian, center, radius: float) -> float:
 
     def curl_times_jacobian(rho, angle):
         w = center + rho * np.array([np.cos(angle), np.sin(angle)])
-        hw = np.asarray(hessian_at(w), dtype=float) @ w
-        return -(w[0] * hw[1] - w[1] * hw[0]) / np.linalg.norm(w) * rho
+        g = np.asarray(gradient(w), dtype=float)
+        h = np.asarray(hessian_at(w), dtype=float)
+        return float(_curl(w, g, h, depth, np.linalg.norm(w))) * rho
 
     return float(integrate.dblquad(curl_times_jacobian, 0, 2 * np.pi, 0, radius, epsabs=1e-12, epsrel=1e-12)[0])
+
+
+def end_to_end_sharpness(hessian, w, depth: int) -> np.ndarray:
+    r"""Largest eigenvalue of :math:`P_w\nabla^2L(w)` for one output: the curvature that the end-to-end step sees.
+
+    Gradient descent on balanced factors moves :math:`w` by :math:`-\eta P_w\nabla L(w)` with
+    :math:`P_w = \lVert w\rVert^{2-2/N}(I + (N-1)\hat w\hat w^T)` (Arora, Cohen & Hazan 2018), so near a point where
+    the loss is locally quadratic the step is stable only if :math:`\eta\,\lambda_{\max}(P_w\nabla^2L(w)) < 2`. For
+    :math:`N = 1` this is :math:`\lambda_{\max}(\nabla^2L)`. At a minimum of :math:`L` these are also the non-zero
+    eigenvalues of the Hessian of the loss of the factors (:math:`J^T\nabla^2L\,J` with :math:`JJ^T = P_w`).
+    :math:`P_w^{1/2}\nabla^2L\,P_w^{1/2}` is symmetric with the same spectrum, which is what is computed.
+
+    Parameters
+    ----------
+    hessian : array_like
+        ``(..., d, d)`` symmetric positive semi-definite :math:`\nabla^2L(w)`.
+    w : array_like
+        ``(..., d)`` end-to-end vectors.
+    depth : int
+        Number of factors :math:`N \ge 1`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(...)``.
+    """
+    h = v.as_float_array(hessian, "hessian")
+    w = v.as_float_array(w, "w")
+    if w.ndim < 1 or h.shape != w.shape + w.shape[-1:]:
+        raise ValueError(f"hessian must have shape (..., d, d) matching w (..., d), got {h.shape} and {w.shape}")
+    depth = v.depth(depth)
+    norm = np.linalg.norm(w, axis=-1, keepdims=True)
+    unit = np.divide(w, norm, out=np.zeros_like(w), where=norm > 0)
+    # P^{1/2} = |w|^{1-1/N} (I + (sqrt(N) - 1) w_hat w_hat^T)
+    root = norm[..., None] ** (1 - 1 / depth) * (np.eye(w.shape[-1]) + (np.sqrt(depth) - 1) * unit[..., :, None]
+                                                  * unit[..., None, :])
+    return np.linalg.eigvalsh(root @ h @ root)[..., -1]
 
 
 def _others_product(omega: np.ndarray) -> np.ndarray:
@@ -257,7 +385,8 @@ def _others_product(omega: np.ndarray) -> np.ndarray:
 
 def lp_regression_descent(X, y, p: int, lr, steps: int, depth: int = 1, optimizer: str = "gd",
                           init_scale: float = 1e-6, init_direction=None, record_every: int = 100,
-                          betas=(0.9, 0.999), eps: float = 1e-8) -> TrainResult:
+                          betas=(0.9, 0.999), rho: float = 0.9, eps: float | None = None, warmup: int = 0,
+                          record_weights: bool = False) -> TrainResult:
     r"""Train :math:`\ell_p` regression, :math:`L(w) = \frac{1}{p\,n}\sum_\mu (x^{\mu T}w - y^\mu)^p`, with the weight
     vector overparameterised as :math:`w = \omega_N\cdots\omega_2\,w_1` (Arora, Cohen & Hazan 2018, §7).
 
@@ -276,6 +405,12 @@ def lp_regression_descent(X, y, p: int, lr, steps: int, depth: int = 1, optimize
     - ``"adam"``: :math:`m \leftarrow \beta_1m + (1-\beta_1)G`, :math:`v \leftarrow \beta_2v + (1-\beta_2)G^2`,
       :math:`\theta \leftarrow \theta - \eta\,\hat m/(\sqrt{\hat v} + \epsilon)` with the bias corrections
       :math:`\hat m = m/(1-\beta_1^t)`, :math:`\hat v = v/(1-\beta_2^t)` (Kingma & Ba 2015).
+    - ``"adadelta"``: :math:`a \leftarrow \rho a + (1-\rho)G^2`,
+      :math:`\Delta = G\,\sqrt{b + \epsilon}/\sqrt{a + \epsilon}`, :math:`b \leftarrow \rho b + (1-\rho)\Delta^2`,
+      :math:`\theta \leftarrow \theta - \eta\,\Delta` (Zeiler 2012; :math:`\eta = 1` is the original method).
+
+    With ``warmup`` :math:`= T_w > 0` the rate of step :math:`k = 0, 1, \dots` is :math:`\eta\min(1, (k+1)/T_w)`, a
+    linear learning-rate warm-up.
 
     Parameters
     ----------
@@ -300,8 +435,15 @@ def lp_regression_descent(X, y, p: int, lr, steps: int, depth: int = 1, optimize
         Record the loss every this many steps (step 0 and the last step always).
     betas : tuple of float
         Adam's :math:`(\beta_1, \beta_2)`, each in [0, 1).
-    eps : float
-        :math:`\epsilon > 0` of AdaGrad and Adam.
+    rho : float
+        AdaDelta's decay :math:`\rho`, in [0, 1).
+    eps : float, optional
+        :math:`\epsilon > 0` of the adaptive methods (default 1e-8 for AdaGrad and Adam, 1e-6 for AdaDelta).
+    warmup : int
+        Length :math:`T_w \ge 0` of a linear warm-up of the rate (0: none).
+    record_weights : bool
+        Also keep the factors at every recorded step, in ``weight_history`` = ``[w_1, \omega]`` of shapes
+        ``(T, R, d)`` and ``(T, R, N - 1)`` (``R`` omitted for a scalar rate).
 
     Returns
     -------
@@ -323,10 +465,14 @@ def lp_regression_descent(X, y, p: int, lr, steps: int, depth: int = 1, optimize
     steps = v.count(steps, "steps", minimum=0)
     depth = v.depth(depth)
     record_every = v.count(record_every, "record_every")
-    init_scale, eps = v.positive_scalar(init_scale, "init_scale"), v.positive_scalar(eps, "eps")
+    init_scale = v.positive_scalar(init_scale, "init_scale")
+    eps = _DEFAULT_EPS[optimizer] if eps is None else v.positive_scalar(eps, "eps")
     beta1, beta2 = (float(b) for b in betas)
     if not (0 <= beta1 < 1 and 0 <= beta2 < 1):
         raise ValueError(f"betas must lie in [0, 1), got {betas}")
+    rho = v.in_interval(rho, "rho", 0.0, 1.0, closed="left")
+    warmup = v.count(warmup, "warmup", minimum=0)
+    record_weights = v.flag(record_weights, "record_weights")
     n, d = X.shape
     direction = np.eye(1, d)[0] if init_direction is None else v.as_float_array(init_direction, "init_direction")
     if direction.shape != (d,) or not np.linalg.norm(direction) > 0:
@@ -340,33 +486,51 @@ def lp_regression_descent(X, y, p: int, lr, steps: int, depth: int = 1, optimize
     diverged_at = np.full(runs, -1)
     schedule = np.unique(np.append(np.arange(0, steps + 1, record_every), steps))
     losses = np.empty((runs, schedule.size))
+    history = [np.empty((schedule.size,) + w1.shape), np.empty((schedule.size,) + omega.shape)] if record_weights else None
     row = 0
+    live = np.arange(runs)                                   # runs not yet diverged: the only ones computed
     with np.errstate(over="ignore", invalid="ignore"):
         for k in range(steps + 1):
-            prod = omega.prod(axis=1)
-            residual = (prod[:, None] * w1) @ X.T - y
-            power = residual ** (p - 2)
-            loss = np.mean(power * residual * residual, axis=1) / p
-            newly = ~np.isfinite(loss) & (diverged_at < 0)
-            diverged_at[newly] = k
-            frozen = diverged_at >= 0
+            w1_live, omega_live = w1[live], omega[live]
+            prod = omega_live.prod(axis=1)
+            residual = (prod[:, None] * w1_live) @ X.T - y
+            pulled = residual ** (p - 2) * residual          # (x.w - y)^(p-1)
+            loss = np.mean(pulled * residual, axis=1) / p
+            finite = np.isfinite(loss)
+            diverged_at[live[~finite]] = k
             if k == schedule[row]:
-                losses[:, row] = np.where(frozen, np.inf, loss)
+                losses[:, row] = np.inf
+                losses[live[finite], row] = loss[finite]
+                if record_weights:
+                    history[0][row], history[1][row] = w1, omega
                 row += 1
             if k == steps:
                 break
-            g = np.where(frozen[:, None], 0.0, (power * residual) @ X / n)
-            grads = [prod[:, None] * g, _others_product(omega) * np.sum(w1 * g, axis=1)[:, None]]
-            steps_taken = _optimizer_steps(optimizer, grads, moments, k + 1, beta1, beta2, eps)
-            w1 = np.where(frozen[:, None], 0.0, w1 - rates[:, None] * steps_taken[0])
-            omega = np.where(frozen[:, None], 0.0, omega - rates[:, None] * steps_taken[1])
+            if not finite.all():                              # a diverged run is frozen at zero and dropped
+                w1[live[~finite]], omega[live[~finite]] = 0.0, 0.0
+                live, w1_live, omega_live, prod = live[finite], w1_live[finite], omega_live[finite], prod[finite]
+                pulled = pulled[finite]
+            g = pulled @ X / n
+            grads = [prod[:, None] * g, _others_product(omega_live) * np.sum(w1_live * g, axis=1)[:, None]]
+            if optimizer == "gd":
+                steps_taken = grads
+            else:
+                live_moments = [m[live] for m in moments]
+                steps_taken = _optimizer_steps(optimizer, grads, live_moments, k + 1, beta1, beta2, rho, eps)
+                for m, m_live in zip(moments, live_moments):
+                    m[live] = m_live
+            rate = rates[live, None] * (min(1.0, (k + 1) / warmup) if warmup else 1.0)
+            w1[live] = w1_live - rate * steps_taken[0]
+            omega[live] = omega_live - rate * steps_taken[1]
     scalar = lr_arr.ndim == 0
+    if record_weights and scalar:
+        history = [h[:, 0] for h in history]
     return TrainResult(t=schedule.astype(float), loss=losses[0] if scalar else losses, modes=np.empty(0),
-                       weights=[w1, omega], lr=float(lr_arr) if scalar else lr_arr,
+                       weights=[w1, omega], lr=float(lr_arr) if scalar else lr_arr, weight_history=history,
                        diverged_at=diverged_at[0] if scalar else diverged_at)
 
 
-def _optimizer_steps(optimizer: str, grads, moments, t: int, beta1: float, beta2: float, eps: float):
+def _optimizer_steps(optimizer: str, grads, moments, t: int, beta1: float, beta2: float, rho: float, eps: float):
     """The update directions (to be multiplied by the rate) of ``grads`` = [G_w1, G_omega]; updates ``moments``."""
     if optimizer == "gd":
         return grads
@@ -376,6 +540,13 @@ def _optimizer_steps(optimizer: str, grads, moments, t: int, beta1: float, beta2
         if optimizer == "adagrad":
             second[i] += g * g
             out.append(g / (np.sqrt(second[i]) + eps))
+        elif optimizer == "adadelta":          # second: running mean of G^2; first: running mean of the squared steps
+            second[i] *= rho
+            second[i] += (1 - rho) * g * g
+            step = g * np.sqrt(first[i] + eps) / np.sqrt(second[i] + eps)
+            first[i] *= rho
+            first[i] += (1 - rho) * step * step
+            out.append(step)
         else:
             first[i] *= beta1
             first[i] += (1 - beta1) * g

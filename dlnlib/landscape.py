@@ -12,9 +12,9 @@ from . import networks
 from .init import balanced, random_orthogonal
 from .train import _linear_quantities
 
-__all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors",
-           "factor_gradient", "factor_hessian", "matrix_loss", "MinimaSearch", "search_local_minima",
-           "fixed_point_min_eigenvalue"]
+__all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum",
+           "minimize_factors", "factor_gradient", "factor_hessian", "autograd_factor_hessian", "factor_descent",
+           "matrix_loss", "MinimaSearch", "search_local_minima", "fixed_point_min_eigenvalue"]
 
 
 def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
@@ -233,6 +233,85 @@ def factor_hessian(grad, weights, step: float = 1e-5) -> np.ndarray:
     return (hessian + hessian.T) / 2
 
 
+def autograd_factor_hessian(f, weights) -> np.ndarray:
+    r"""Exact Hessian of :math:`\mathcal L(W_1, \dots, W_D) = f(W_D\cdots W_1)` in all factor entries, by torch
+    autograd in float64: the reference against which the finite differences of :func:`factor_hessian` are judged.
+
+    Parameters
+    ----------
+    f : callable
+        :math:`W \mapsto f(W)` that accepts a float64 torch tensor and returns a scalar tensor (the losses of
+        :func:`matrix_loss` do).
+    weights : list of array_like
+        ``[W_1, ..., W_D]`` (no run axis).
+
+    Returns
+    -------
+    numpy.ndarray
+        Square, side :math:`\sum_l n_l n_{l-1}`, the factors flattened in order (row-major).
+    """
+    f = v.function(f, "f")
+    ws = _check_factors(weights)
+    cuts = np.cumsum([0] + [w.size for w in ws])
+
+    def loss(flat):
+        product = flat[cuts[0]:cuts[1]].reshape(ws[0].shape)
+        for l in range(1, len(ws)):
+            product = flat[cuts[l]:cuts[l + 1]].reshape(ws[l].shape) @ product
+        value = f(product)
+        if not isinstance(value, torch.Tensor) or value.numel() != 1:
+            raise TypeError("f must accept a torch tensor and return a scalar tensor")
+        return value.reshape(())
+
+    flat = torch.tensor(np.concatenate([w.ravel() for w in ws]), dtype=torch.float64)
+    return torch.autograd.functional.hessian(loss, flat).numpy()
+
+
+def factor_descent(grad, weights, lr: float, steps: int, record_every: int = 1) -> np.ndarray:
+    r"""Fixed-step gradient descent on the factors of :math:`\mathcal L(W_1, \dots, W_D) = f(W_D\cdots W_1)`,
+    :math:`W_l \leftarrow W_l - \eta\,(W_D\cdots W_{l+1})^T\,G\,(W_{l-1}\cdots W_1)^T` with :math:`G` =
+    ``grad(W)``.
+
+    ``grad`` may also return a subgradient of a convex, non-differentiable :math:`f` (for instance
+    :math:`\operatorname{sign}` for :math:`\lvert\cdot\rvert`): the iteration is then fixed-step subgradient
+    descent, which need not settle at a local minimum of :math:`\mathcal L` nor leave a saddle the way gradient
+    descent does (Laurent & von Brecht 2018 study the landscape, not the algorithm).
+
+    Parameters
+    ----------
+    grad : callable
+        :math:`W \mapsto \nabla f(W)` (or a subgradient), NumPy.
+    weights : list of array_like
+        Initial ``[W_1, ..., W_D]`` (no run axis).
+    lr : float
+        Step :math:`\eta > 0`.
+    steps : int
+    record_every : int
+        Keep the parameters every this many steps (step 0 and the last step always).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(T, P)``: the factors flattened in order (row-major) at each recorded step.
+    """
+    grad = v.function(grad, "grad")
+    ws = _check_factors(weights)
+    lr = v.positive_scalar(lr, "lr")
+    steps = v.count(steps, "steps", minimum=0)
+    record_every = v.count(record_every, "record_every")
+    path = []
+    for k in range(steps + 1):
+        if k % record_every == 0 or k == steps:
+            path.append(np.concatenate([w.ravel() for w in ws]))
+        if k == steps:
+            break
+        with np.errstate(over="ignore", invalid="ignore"):
+            ws = [w - lr * g for w, g in zip(ws, _chain_gradient(grad, ws)[1])]
+        if not all(np.all(np.isfinite(w)) for w in ws):
+            raise FloatingPointError(f"factor descent diverged at step {k + 1} with lr={lr:g}")
+    return np.array(path)
+
+
 def minimize_factors(f, grad, weights, polish: bool = False) -> tuple[list[np.ndarray], float, float]:
     r"""Run L-BFGS on the factors of :math:`\mathcal L(W_1, \dots, W_D) = f(W_D\cdots W_1)` from ``weights`` until it
     is stationary, with the chain rule of :func:`factor_gradient`. A local method: where it stops is a local minimum
@@ -310,7 +389,8 @@ def matrix_loss(kind: str, X, Y):
     - ``"l4"``: :math:`\ell(z, y) = \frac14(z - y)^4`;
     - ``"logistic"``: :math:`\ell(z, y) = \log(1 + e^{-yz})` with labels :math:`y = \pm1`.
 
-    These are the losses of Laurent & von Brecht's (2018) theorem: convex in :math:`W` and differentiable.
+    These are the losses of Laurent & von Brecht's (2018) theorem: convex in :math:`W` and differentiable. ``f``
+    also accepts a float64 torch tensor (and then returns one), for :func:`autograd_factor_hessian`.
 
     Parameters
     ----------
@@ -329,16 +409,30 @@ def matrix_loss(kind: str, X, Y):
     if X.ndim != 2 or Y.ndim != 2 or X.shape[1] != Y.shape[1]:
         raise ValueError(f"X and Y must be (d_in, n) and (d_out, n), got {X.shape} and {Y.shape}")
     n = X.shape[1]
+    if kind not in ("l2", "l4", "logistic"):
+        raise ValueError(f"kind must be 'l2', 'l4' or 'logistic', got {kind!r}")
+    if kind == "logistic" and not np.all(np.abs(Y) == 1):
+        raise ValueError("logistic loss needs labels Y = +-1")
+    tensors = torch.as_tensor(X), torch.as_tensor(Y)
+
+    def data(W):
+        """NumPy data for a NumPy W; torch data (float64) for a torch W, so that autograd can differentiate f."""
+        return (tensors, torch) if isinstance(W, torch.Tensor) else ((X, Y), np)
+
+    def f(W):
+        (x, y), xp = data(W)
+        z = W @ x
+        if kind == "logistic":
+            return xp.sum(xp.logaddexp(xp.zeros_like(z), -y * z)) / n
+        if kind == "l2":
+            return 0.5 * xp.sum((z - y) ** 2) / n
+        return 0.25 * xp.sum((z - y) ** 4) / n
+
     if kind == "l2":
-        return (lambda W: 0.5 * np.sum((W @ X - Y) ** 2) / n, lambda W: (W @ X - Y) @ X.T / n)
+        return f, lambda W: (W @ X - Y) @ X.T / n
     if kind == "l4":
-        return (lambda W: 0.25 * np.sum((W @ X - Y) ** 4) / n, lambda W: ((W @ X - Y) ** 3) @ X.T / n)
-    if kind == "logistic":
-        if not np.all(np.abs(Y) == 1):
-            raise ValueError("logistic loss needs labels Y = +-1")
-        return (lambda W: np.sum(np.logaddexp(0.0, -Y * (W @ X))) / n,
-                lambda W: (-Y * np.exp(-np.logaddexp(0.0, Y * (W @ X)))) @ X.T / n)
-    raise ValueError(f"kind must be 'l2', 'l4' or 'logistic', got {kind!r}")
+        return f, lambda W: ((W @ X - Y) ** 3) @ X.T / n
+    return f, lambda W: (-Y * np.exp(-np.logaddexp(0.0, Y * (W @ X)))) @ X.T / n
 
 
 @dataclass

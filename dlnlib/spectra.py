@@ -214,7 +214,7 @@ def product_log_singular_values(factors, qr_every: int = 1, refinements: int = 3
     themselves come from :math:`\mathrm{diag}(e^{\ell})Y`: ``refinements`` steps of graded QR on its transpose (each
     multiplies every off-diagonal coupling by the ratio :math:`e^{\ell_j - \ell_i}` of the scales it links, as in
     the unshifted QR algorithm), then standard SVDs of overlapping diagonal blocks that each span a modest range of
-    scales (:func:`_window_log_singular_values`).
+    scales (``_window_log_singular_values``).
 
     Accuracy (``tests/test_spectra.py``): against 200-digit arithmetic for 80 Gaussian factors of size 16, products
     with known singular values down to :math:`10^{-200}`, and direct SVDs of short well-conditioned products, the

@@ -22,8 +22,8 @@ from . import _validation as v
 from .init import random_orthogonal
 
 __all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "whitened_digit_pair",
-           "ClassificationData", "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion",
-           "matrix_completion", "tree_split_level"]
+           "ClassificationData", "mnist_classification", "lp_regression_hessian", "lp_regression_optimum",
+           "scaled_regression", "MatrixCompletion", "matrix_completion", "tree_split_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -617,6 +617,50 @@ def mnist_classification(path=None, n_test: int = 1000, image_size: int | None =
     return ClassificationData((X_tr - mean) / scale, y_tr, (X_te - mean) / scale, y_te, name)
 
 
+def lp_regression_hessian(X, y, p: int, w) -> np.ndarray:
+    r"""Hessian :math:`\nabla^2L(w) = \frac{p-1}{n}\sum_\mu (x^{\mu T}w - y^\mu)^{p-2}\,x^\mu x^{\mu T}` of the
+    :math:`\ell_p` regression loss :math:`L(w) = \frac{1}{p\,n}\sum_\mu (x^{\mu T}w - y^\mu)^p` (even :math:`p`).
+
+    For :math:`p = 2` it is :math:`X^TX/n` everywhere; for :math:`p = 4` it is :math:`\frac3n\sum_\mu r_\mu^2x^\mu
+    x^{\mu T}`, which falls with the residuals :math:`r_\mu` (Arora, Cohen & Hazan 2018 train on this loss).
+
+    Parameters
+    ----------
+    X : array_like
+        ``(n, d)`` features.
+    y : array_like
+        ``(n,)`` targets.
+    p : int
+        Even exponent >= 2.
+    w : array_like
+        ``(..., d)`` one or several weight vectors.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., d, d)``.
+    """
+    X = v.array(X, "X", ndim=2, nonempty=True)
+    y = v.array(y, "y", shape=(X.shape[0],))
+    p = _even_exponent(p)
+    w = v.as_float_array(w, "w")
+    if w.ndim < 1 or w.shape[-1] != X.shape[1]:
+        raise ValueError(f"w must have shape (..., {X.shape[1]}), got {w.shape}")
+    return _lp_hessian(X, y, p, w)
+
+
+def _even_exponent(p) -> int:
+    p = v.count(p, "p", minimum=2)
+    if p % 2:
+        raise ValueError(f"p must be an even integer >= 2, got {p}")
+    return p
+
+
+def _lp_hessian(X, y, p, w):
+    residual = w @ X.T - y
+    return np.einsum("...m,mi,mj->...ij", (p - 1) * residual ** (p - 2), X, X) / X.shape[0]
+
+
 def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.ndarray, float]:
     r"""Minimiser and minimum of :math:`L(w) = \frac{1}{p\,n}\sum_\mu (x^{\mu T}w - y^\mu)^p` for even :math:`p \ge 2`.
 
@@ -641,9 +685,7 @@ def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.nda
     """
     X = v.array(X, "X", ndim=2, nonempty=True)
     y = v.array(y, "y", shape=(X.shape[0],))
-    p = v.count(p, "p", minimum=2)
-    if p % 2:
-        raise ValueError(f"p must be an even integer >= 2, got {p}")
+    p = _even_exponent(p)
     iterations = v.count(iterations, "iterations", minimum=0)
     n = X.shape[0]
     loss = lambda w: float(np.mean((X @ w - y) ** p) / p)  # noqa: E731
@@ -651,8 +693,7 @@ def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.nda
     for _ in range(iterations):
         r = X @ w - y
         grad = X.T @ r ** (p - 1) / n
-        hess = (X.T * ((p - 1) * r ** (p - 2))) @ X / n
-        step = np.linalg.lstsq(hess, grad, rcond=None)[0]
+        step = np.linalg.lstsq(_lp_hessian(X, y, p, w), grad, rcond=None)[0]
         t = 1.0
         while loss(w - t * step) > loss(w) and t > 1e-10:
             t /= 2

@@ -9,14 +9,6 @@ from dlnlib.train import _linear_quantities
 S = np.array([5.0, 4.0, 3.0, 2.5, 2.0, 1.5, 1.0, 0.8, 0.5, 0.3])
 
 
-def _predicted_min_eigenvalue(active, width):
-    """Most negative curvature: swap an inactive mode for a weaker active one, or fill a free hidden unit."""
-    inactive = [b for b in range(S.size) if b not in active]
-    swaps = [S[b] - S[a] for b in inactive for a in active if S[b] > S[a]]
-    fills = [S[b] for b in inactive] if len(active) < width else []
-    return -max(swaps + fills, default=0.0)
-
-
 @pytest.mark.parametrize("active", [[0, 1, 2, 3], [0, 1, 2, 4], [1, 2, 3, 4], [0, 1, 2], [0, 5, 6, 9]])
 def test_fixed_points_have_zero_gradient_and_predicted_curvature(active):
     task = tasks.svd_task(S, 10, 10, seed=0)
@@ -25,7 +17,7 @@ def test_fixed_points_have_zero_gradient_and_predicted_curvature(active):
     np.testing.assert_allclose(networks.mode_strengths(networks.end_to_end(weights), task)[active], S[active],
                                rtol=1e-13)
     eigenvalues = np.linalg.eigvalsh(landscape.loss_hessian(weights, task))
-    assert eigenvalues.min() == pytest.approx(_predicted_min_eigenvalue(active, 4), abs=1e-10)
+    assert eigenvalues.min() == pytest.approx(landscape.fixed_point_min_eigenvalue(S, active, 4), abs=1e-10)
 
 
 def test_hessian_matches_finite_differences():
@@ -146,3 +138,50 @@ def test_search_finds_the_reduced_rank_regression_optimum_and_only_it_for_the_sq
     assert search.symmetry_dim == 4 and np.all(search.is_local_minimum())
     with pytest.raises(ValueError, match="widths"):
         ls.search_local_minima(f, g, [4], 2)
+
+
+def test_autograd_factor_hessian_is_exact_and_agrees_with_the_finite_differences():
+    from dlnlib import landscape as ls
+    rng, X, Y, f, g = _l4_problem(seed=3)
+    f_lib, g_lib = ls.matrix_loss("l4", X, Y)
+    ws = [rng.standard_normal((2, 4)), rng.standard_normal((3, 2))]
+    W = ws[1] @ ws[0]
+    assert float(f_lib(torch.tensor(W))) == pytest.approx(f(W), rel=1e-14)      # the torch path computes the same f
+    Xt, Yt = torch.tensor(X), torch.tensor(Y)
+    by_hand = torch.autograd.functional.hessian(
+        lambda t: (((t[8:].reshape(3, 2) @ t[:8].reshape(2, 4)) @ Xt - Yt) ** 4).sum() / (4 * X.shape[1]),
+        torch.tensor(np.concatenate([w.ravel() for w in ws]))).numpy()
+    exact = ls.autograd_factor_hessian(f_lib, ws)
+    np.testing.assert_allclose(exact, by_hand, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ls.factor_hessian(g_lib, ws), exact, atol=1e-7 * np.abs(exact).max())
+    with pytest.raises(TypeError, match="torch tensor"):
+        ls.autograd_factor_hessian(lambda W: 1.0, ws)
+
+
+def test_factor_descent_takes_chain_rule_steps_and_subgradient_steps():
+    from dlnlib import landscape as ls
+    rng, X, Y, f, g = _l4_problem(seed=4)
+    ws = [0.3 * rng.standard_normal((2, 4)), 0.3 * rng.standard_normal((3, 2))]
+    path = ls.factor_descent(g, ws, 0.01, 5, record_every=2)
+    assert path.shape == (4, 14)                                          # steps 0, 2, 4 and the last, 5
+    expected = ws
+    for _ in range(5):
+        expected = [w - 0.01 * d for w, d in zip(expected, ls.factor_gradient(g, expected))]
+    np.testing.assert_allclose(path[-1], np.concatenate([w.ravel() for w in expected]), rtol=1e-13)
+    target = np.array([[0.0], [1.0]])                                     # |z1| + |z2 - 1| at (w, a, b) = (0.5, 1, 0.5)
+    sub = ls.factor_descent(lambda z: np.sign(z - target), [np.array([[0.5]]), np.array([[1.0], [0.5]])], 0.1, 1)
+    np.testing.assert_allclose(sub[-1], [0.5 - 0.1 * (1 * 1 + 0.5 * -1), 1 - 0.1 * 0.5, 0.5 - 0.1 * 0.5 * -1])
+    with pytest.raises(FloatingPointError, match="diverged"):
+        ls.factor_descent(g, [10 * w for w in ws], 10.0, 50)
+    with pytest.raises(ValueError, match="lr"):
+        ls.factor_descent(g, ws, -0.1, 5)
+
+
+def test_fixed_point_min_eigenvalue_closed_form_cases():
+    s = [3.0, 2.0, 1.0]
+    assert landscape.fixed_point_min_eigenvalue(s, [], 3) == -3.0        # fill the free unit with the strongest mode
+    assert landscape.fixed_point_min_eigenvalue(s, [1, 2], 2) == -2.0    # no free unit: swap mode 2 for mode 0
+    assert landscape.fixed_point_min_eigenvalue(s, [0, 1, 2], 3) == 0.0  # the minimum
+    assert landscape.fixed_point_min_eigenvalue(s, [0, 1], 2) == 0.0     # the best rank-2 solution: a minimum
+    with pytest.raises(ValueError, match="active_modes"):
+        landscape.fixed_point_min_eigenvalue(s, [0, 0], 3)
