@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
 .PHONY: help setup book test test-unit test-notebooks test-portable test-portable-sensitive test-book test-browser \
-        execute lab bench clean
+        execute lab bench paper clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (sets up .venv on first use)"
@@ -15,7 +15,10 @@ help:
 	@echo "make test-portable  nbval (strict) on every chapter with one thread (BLAS, OpenMP, torch): run before committing"
 	@echo "make execute  re-execute every chapter in place (the only way committed outputs are produced)"
 	@echo "make lab      open the chapters in JupyterLab with the project's kernel"
-	@echo "make bench    the four benchmark tables (not part of make test; DEVICE=cuda for a GPU), into benchmarks/results"
+	@echo "make bench    the five benchmark tables (not part of make test; DEVICE=cuda for a GPU), into benchmarks/results"
+	@echo "make paper    every chapter at SCALE=paper on the GPU (papermill, into _paper/); its table into benchmarks/RESULTS.md"
+	@echo "              (ONLY=\"04 05\" some chapters, TIMEOUT=s per chapter, MNIST=folder of full MNIST, ALLOW_CPU=1 without a GPU,"
+	@echo "              DRY=1 print the plan and check the chapters' parameters cells, executing nothing)"
 
 setup: $(STAMP)
 
@@ -43,8 +46,20 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/depth_sweep.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/batched_runs.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/roofline.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/step_overhead.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/chapter_costs.py
 	$(BIN)/python benchmarks/collect.py
+
+# Every chapter at SCALE="paper" with papermill, each in a fresh kernel, into _paper/ (git-ignored), with its wall time,
+# peak GPU memory and checks in benchmarks/results/paper_scale-cuda.md and RESULTS.md ("GPU"). Without a GPU it
+# refuses, unless ALLOW_CPU=1 (the table then goes under "CPU"). ONLY="04 05": some chapters; TIMEOUT: seconds per
+# chapter (default 900); MNIST: a folder of the full MNIST IDX files, passed to the chapters as MNIST_PATH; DRY=1:
+# execute nothing, print the plan and check that every chapter declares SCALE in its parameters cell (CI runs this).
+TIMEOUT ?= 900
+paper: $(STAMP)
+	$(BIN)/python benchmarks/paper_scale.py --timeout $(TIMEOUT) $(if $(ONLY),--chapters $(ONLY)) \
+	    $(if $(MNIST),--mnist-path $(MNIST)) $(if $(filter-out 0,$(ALLOW_CPU)),--allow-cpu) \
+	    $(if $(filter-out 0,$(DRY)),--dry-run)
 
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser

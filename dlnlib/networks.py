@@ -93,14 +93,24 @@ def mode_strengths(product, task, n_modes: int | None = None):
     return _mode_strengths(product, task, n_modes)
 
 
-def _mode_strengths(product, task, n_modes):
-    """:func:`mode_strengths` without the checks, for training loops that have checked their arguments once."""
+def _mode_frames(task, n_modes, like=None):
+    """The task's leading ``n_modes`` singular vectors, transposed: ``(U^T, V^T)``, as arrays, or as tensors of the
+    dtype and on the device of the tensor ``like``."""
     u, s, vv = task.svd
     r = s.size if n_modes is None else n_modes
     ut, vt = u[:, :r].T, vv[:, :r].T
-    if not isinstance(product, np.ndarray):  # torch tensor: move the frames to its dtype and device
+    if like is not None:
         import torch
-        ut, vt = (torch.as_tensor(x, dtype=product.dtype, device=product.device) for x in (ut, vt))
+        ut, vt = (torch.as_tensor(x, dtype=like.dtype, device=like.device) for x in (ut, vt))
+    return ut, vt
+
+
+def _mode_strengths(product, task, n_modes, frames=None):
+    """:func:`mode_strengths` without the checks, for training loops that have checked their arguments once; they pass
+    the ``frames`` of :func:`_mode_frames`, made once, so that no step copies them to the device."""
+    if frames is None:
+        frames = _mode_frames(task, n_modes, None if isinstance(product, np.ndarray) else product)
+    ut, vt = frames
     return ((ut @ product) * vt).sum(-1)
 
 

@@ -26,7 +26,7 @@ from scipy import integrate
 from . import _validation as v
 from .activations import ACTIVATIONS as ACTIVATIONS_TABLE
 from .measure import first_passage_time
-from .networks import _mode_strengths, check_chain
+from .networks import _mode_frames, _mode_strengths, check_chain
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
            "settling_rate_scan", "balanced_chain_descent", "ClassifierResult", "minibatch_sgd",
@@ -58,8 +58,9 @@ class TrainResult:
     weight_history : list of numpy.ndarray or None
         ``weight_history[l]`` has shape ``(T, ..., n_{l+1}, n_l)`` when recorded.
     diverged_at : numpy.ndarray or None
-        With ``on_divergence="mark"``: per run, the step at which its loss became non-finite, or -1. Such runs are
-        frozen from then on; their recorded loss is ``inf`` and their mode strengths ``nan``.
+        With ``on_divergence="mark"``: per run, the step at which its loss became non-finite, or -1. From that step
+        on, such a run's recorded loss is ``inf``, its mode strengths and recorded weights ``nan``, and its final
+        weights ``nan``.
     """
 
     t: np.ndarray
@@ -71,24 +72,33 @@ class TrainResult:
     diverged_at: np.ndarray | None = None
 
 
-def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened):
+def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened, descent=False):
     r"""Loss, end-to-end map and gradients of a linear network from the statistics (NumPy or torch).
 
     :math:`\partial L/\partial W_l = -(W_D\cdots W_{l+1})^T\,E\,(W_{l-1}\cdots W_1)^T` with
     :math:`E = \Sigma^{31} - W\Sigma^{11}`. The partial products are formed from the narrower end of the network,
     so that a step costs :math:`O(D\,n^2\min(n_{\rm in}, n_{\rm out}))` for hidden width :math:`n`, never a pass
-    over samples.
+    over samples. With ``descent=True`` the third item holds :math:`-\partial L/\partial W_l` instead, one negation
+    fewer per layer (the same numbers with the sign flipped exactly).
     """
     narrow_output = sigma31.shape[-2] < sigma31.shape[-1]
     chains = _linear_quantities_from_output if narrow_output else _linear_quantities_from_input
-    return chains(weights, sigma11, sigma31, sigma33_trace, whitened)
+    return chains(weights, sigma11, sigma31, sigma33_trace, whitened, descent)
 
 
-def _linear_quantities_from_input(weights, sigma11, sigma31, sigma33_trace, whitened):
+def _matmul(a, b):
+    """``a @ b``; for two tensors with one and the same run axis, ``torch.bmm`` itself, which skips the broadcasting
+    (expand and reshape) that ``@`` dispatches around the same kernel: the same numbers, less overhead per product."""
+    if a.ndim == 3 and b.ndim == 3 and isinstance(a, torch.Tensor) and a.shape[0] == b.shape[0]:
+        return torch.bmm(a, b)
+    return a @ b
+
+
+def _linear_quantities_from_input(weights, sigma11, sigma31, sigma33_trace, whitened, descent=False):
     r""":func:`_linear_quantities` with the partial products :math:`W_l\cdots W_1` (``n_in`` columns each)."""
     prefix = [weights[0]]
     for w in weights[1:]:
-        prefix.append(w @ prefix[-1])
+        prefix.append(_matmul(w, prefix[-1]))
     product = prefix[-1]
     predicted = product if whitened else product @ sigma11
     error = sigma31 - predicted
@@ -96,30 +106,34 @@ def _linear_quantities_from_input(weights, sigma11, sigma31, sigma33_trace, whit
     grads = [None] * len(weights)
     back = error
     for l in range(len(weights) - 1, 0, -1):
-        grads[l] = -(back @ prefix[l - 1].mT)
-        back = weights[l].mT @ back
-    grads[0] = -back
+        grads[l] = _matmul(back, prefix[l - 1].mT)
+        if not descent:
+            grads[l] = -grads[l]
+        back = _matmul(weights[l].mT, back)
+    grads[0] = back if descent else -back
     return loss, product, grads
 
 
-def _linear_quantities_from_output(weights, sigma11, sigma31, sigma33_trace, whitened):
+def _linear_quantities_from_output(weights, sigma11, sigma31, sigma33_trace, whitened, descent=False):
     """:func:`_linear_quantities` for :math:`n_{out} < n_{in}`: every chain has only :math:`n_{out}` rows."""
     depth = len(weights)
     suffix = [None] * depth                  # suffix[l] = W_D ... W_{l+2} (0-based: weights[-1] ... weights[l+1])
     if depth > 1:
         suffix[depth - 2] = weights[-1]
         for l in range(depth - 3, -1, -1):
-            suffix[l] = suffix[l + 1] @ weights[l + 1]
-    product = weights[0] if depth == 1 else suffix[0] @ weights[0]
+            suffix[l] = _matmul(suffix[l + 1], weights[l + 1])
+    product = weights[0] if depth == 1 else _matmul(suffix[0], weights[0])
     predicted = product if whitened else product @ sigma11
     error = sigma31 - predicted
     loss = 0.5 * sigma33_trace - (product * sigma31).sum((-2, -1)) + 0.5 * (predicted * product).sum((-2, -1))
     grads = [None] * depth
     forward = error                          # E (W_l ... W_1)^T, n_out rows
     for l in range(depth):
-        grads[l] = -forward if l == depth - 1 else -(suffix[l].mT @ forward)
+        grads[l] = forward if l == depth - 1 else _matmul(suffix[l].mT, forward)
+        if not descent:
+            grads[l] = -grads[l]
         if l < depth - 1:
-            forward = forward @ weights[l].mT
+            forward = _matmul(forward, weights[l].mT)
     return loss, product, grads
 
 
@@ -142,27 +156,69 @@ def _settled_time(t, inside) -> np.ndarray:
     return np.where(held, t[first], np.inf)
 
 
-def _freeze_diverged(value: torch.Tensor, rate: torch.Tensor, diverged_at: np.ndarray, step: int):
-    """Mark runs whose loss just became non-finite (in place) and zero their rate; returns (finite mask, rate)."""
-    finite = torch.isfinite(value)
-    if not bool(finite.all()):
-        newly = (~finite).cpu().numpy() & (diverged_at < 0)
-        diverged_at[newly] = step
-        rate = torch.where(finite, rate, torch.zeros_like(rate))
-    return finite, rate
+#: The training loops keep track of divergence on the device and read it back to the host (a sync that, on a GPU,
+#: waits for every queued kernel) only every this many steps, at a progress line or a weight record, and at the end.
+SYNC_EVERY = 64
 
 
-def _check_finite(loss, step: int, lr) -> None:
-    if bool(torch.isfinite(loss).all()):
-        return
-    if step == 0:
-        raise DivergenceError("gradient descent: the loss at the initial weights is not finite (weights too large for "
-                              "float64?)")
-    bad = (~torch.isfinite(loss)).nonzero().tolist()
-    rates = np.broadcast_to(lr, tuple(loss.shape)) if np.ndim(lr) else None
-    where = ", ".join(f"run {tuple(i)} (lr={rates[tuple(i)]:g})" for i in bad[:5]) if rates is not None else f"lr={lr:g}"
-    raise DivergenceError(f"gradient descent diverged at step {step}: non-finite loss in {where}; "
-                          "lower the learning rate")
+class _FirstNonFinite:
+    """Per run, the first step whose loss was not finite, tracked on the device with no host sync.
+
+    ``add`` keeps the step's loss tensor (no device work); ``settle`` folds the kept losses into ``step`` (``-1``: all
+    finite so far) with a few device operations, whatever their number. Reading ``step`` is the caller's host sync, so
+    a loop that settles every :data:`SYNC_EVERY` steps pays one sync per that many steps and still knows the first bad
+    step exactly.
+    """
+
+    NEVER = torch.iinfo(torch.long).max
+
+    def __init__(self, runs: tuple, device):
+        self.step = torch.full(runs, -1, dtype=torch.long, device=device)
+        self._pending, self._next = [], 0
+
+    def add(self, loss: torch.Tensor) -> bool:
+        """Keep the loss of the next step (detached from autograd); True when :data:`SYNC_EVERY` losses wait to be
+        settled."""
+        self._pending.append(loss)
+        return len(self._pending) >= SYNC_EVERY
+
+    def settle(self) -> None:
+        if not self._pending:
+            return
+        losses = torch.stack(self._pending)
+        steps = torch.arange(self._next, self._next + len(self._pending), device=losses.device)
+        first = torch.where(torch.isfinite(losses), self.NEVER, steps.view((-1,) + (1,) * (losses.ndim - 1))).amin(0)
+        self.step = torch.where(self.step < 0, torch.where(first == self.NEVER, -1, first), self.step)
+        self._next += len(self._pending)
+        self._pending = []
+
+    def raise_if_any(self, lr) -> None:
+        """Settle, read back, and raise :class:`DivergenceError` naming the first step with a non-finite loss and the
+        runs (with their rates) that diverged at it."""
+        self.settle()
+        diverged = self.step >= 0
+        if not bool(diverged.any()):
+            return
+        step = int(self.step[diverged].min())
+        if step == 0:
+            raise DivergenceError("gradient descent: the loss at the initial weights is not finite (weights too large "
+                                  "for float64?)")
+        bad = (self.step == step).nonzero().tolist()
+        rates = np.broadcast_to(lr, tuple(self.step.shape)) if np.ndim(lr) else None
+        where = (", ".join(f"run {tuple(i)} (lr={rates[tuple(i)]:g})" for i in bad[:5]) if rates is not None
+                 else f"lr={lr:g}")
+        raise DivergenceError(f"gradient descent diverged at step {step}: non-finite loss in {where}; "
+                              "lower the learning rate")
+
+    def after(self, t) -> torch.Tensor:
+        """``(len(t), *runs)``: whether the run had diverged at or before each of the times ``t`` (settle first)."""
+        t = torch.as_tensor(np.asarray(t), device=self.step.device).view((-1,) + (1,) * self.step.ndim)
+        return (self.step >= 0) & (self.step <= t)
+
+
+def _mask_records(records: torch.Tensor, gone: torch.Tensor, fill: float) -> torch.Tensor:
+    """``records`` ``(T, *runs, ...)`` with ``fill`` where ``gone`` ``(T, *runs)`` is True."""
+    return torch.where(gone.view(gone.shape + (1,) * (records.ndim - gone.ndim)), fill, records)
 
 
 def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_modes: int | None = None,
@@ -198,8 +254,10 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     progress : bool
         Print the step and loss to stderr every tenth of the run.
     on_divergence : {"raise", "mark"}
-        What to do when a run's loss becomes non-finite: raise :class:`DivergenceError` (default), or freeze that run
-        and record it in ``result.diverged_at`` (for learning-rate scans, where some rates are meant to diverge).
+        What to do when a run's loss becomes non-finite: raise :class:`DivergenceError` (default), or mark that run
+        in ``result.diverged_at`` and mask its records (for learning-rate scans, where some rates are meant to
+        diverge). Either way the step is exact, although the loop reads the losses back from the device only every
+        :data:`SYNC_EVERY` steps (so that a GPU never waits for the host); the error is raised at that read-back.
 
     Returns
     -------
@@ -236,7 +294,6 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
         if not bool(torch.isfinite(w).all()):
             raise ValueError(f"weights[{l}] contains non-finite values")
     rate = tensor(lr_runs).reshape(lead + (1, 1))
-    diverged_at = torch.full(lead, -1, dtype=torch.long, device=device)
     sigma11, sigma31 = tensor(task.sigma11), tensor(task.sigma31)
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
     if activation is not None:
@@ -244,7 +301,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
 
     def evaluate():
         if activation is None:
-            return _linear_quantities(ws, sigma11, sigma31, task.sigma33_trace, whitened)
+            return _linear_quantities(ws, sigma11, sigma31, task.sigma33_trace, whitened, descent=True)
         params = [w.requires_grad_(True) for w in ws]
         hidden = X
         for w in params[:-1]:
@@ -261,44 +318,58 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     # Records go into buffers allocated once, on the device: no host sync per record, and no small long-lived
     # allocations between the large temporaries of each step (which fragment the heap and inflate the RSS).
     n_recorded = min(task.n_in, task.n_out) if n_modes is None else n_modes
+    frames = _mode_frames(task, n_modes, ws[0])
     losses = torch.empty((len(schedule),) + lead, dtype=torch.float64, device=device)
     modes = torch.empty((len(schedule),) + lead + (n_recorded,), dtype=torch.float64, device=device)
     history, row = [[] for _ in ws], 0
+    # Divergence is tracked on the device and read back only every SYNC_EVERY steps, at a progress line or a weight
+    # record, and at the end: no host sync in the step loop. A run that diverges goes on (on its own slice of every
+    # batched operation, so no other run sees its non-finite numbers) and is masked in the records afterwards.
+    watch, mark = _FirstNonFinite(lead, device), on_divergence == "mark"
+    rates = [rate] * len(ws)
     for k in range(steps + 1):
         loss, product, grads = evaluate()
-        if on_divergence == "raise":
-            _check_finite(loss, k, lr_value)
-        else:
-            newly = ~torch.isfinite(loss) & (diverged_at < 0)
-            if bool(newly.any()):
-                diverged_at[newly] = k
-                rate[newly] = 0.0
-                for w in ws:
-                    w.detach()[newly] = 0.0     # frozen at zero so that no NaN reaches the other runs' reductions
-            loss = torch.where(diverged_at >= 0, torch.inf, loss)
+        full = watch.add(loss)
+        line = progress and steps >= 10 and k % (steps // 10) == 0
+        if mark:
+            if full:
+                watch.settle()
+        elif full or line or k == steps or (record_weights and k in record):
+            watch.raise_if_any(lr_value)
         if k in record:
             losses[row] = loss
-            strengths = _mode_strengths(product, task, n_modes)
-            if on_divergence == "mark":
-                strengths = torch.where((diverged_at >= 0)[..., None], torch.nan, strengths)
-            modes[row] = strengths
+            modes[row] = _mode_strengths(product, task, n_modes, frames)
             row += 1
             if record_weights:
                 for h, w in zip(history, ws):
                     h.append(w.detach().cpu().numpy().copy())
-        if progress and steps >= 10 and k % (steps // 10) == 0:
+        if line:
+            if mark:
+                watch.settle()
+                loss = torch.where(watch.step >= 0, torch.inf, loss)
             print(f"step {k}/{steps}: loss {loss.mean().item():.6g}", file=sys.stderr, flush=True)
         if k == steps:
             break
-        with torch.no_grad():
-            for w, g in zip(ws, grads):
-                w.sub_(rate * g)
+        with torch.no_grad():           # W_l <- W_l - rate dL/dW_l, all layers in one call
+            if activation is None:      # the descent directions are fresh tensors of ours: scaled in place, no copies
+                torch._foreach_mul_(grads, rates)
+                torch._foreach_add_(ws, grads)
+            else:
+                torch._foreach_sub_(ws, torch._foreach_mul(grads, rates))
+    weights = [w.detach() for w in ws]
+    if mark:
+        watch.settle()
+        gone = watch.after(schedule)
+        losses, modes = _mask_records(losses, gone, torch.inf), _mask_records(modes, gone, torch.nan)
+        weights = [w.masked_fill((watch.step >= 0).view(lead + (1, 1)), torch.nan) for w in weights]
+        if record_weights:
+            history = [np.where(gone.cpu().numpy().reshape(gone.shape + (1, 1)), np.nan, h) for h in history]
     return TrainResult(t=schedule.astype(float),
                        loss=np.moveaxis(losses.cpu().numpy(), 0, -1),
                        modes=np.moveaxis(modes.cpu().numpy(), 0, -2),
-                       weights=[w.detach().cpu().numpy() for w in ws], lr=lr_value,
+                       weights=[w.cpu().numpy() for w in weights], lr=lr_value,
                        weight_history=[np.array(h) for h in history] if record_weights else None,
-                       diverged_at=diverged_at.cpu().numpy() if on_divergence == "mark" else None)
+                       diverged_at=watch.step.cpu().numpy() if mark else None)
 
 
 def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None = None, rtol: float = 1e-10,
@@ -768,11 +839,15 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
     rng = v.generator(seed)
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
-    diverged_at = np.full(runs, -1)
     sums = torch.zeros((2,) + runs, dtype=torch.float64, device=device)
-    count = 0
-    history = {"loss": [], "error": [], "test_error": []}
-    order, cursor = rng.permutation(y.numel()), 0
+    count, row = 0, 0
+    # Records go into device buffers and divergence is tracked on the device (the batches' order is on the device
+    # too): the loop reads nothing back to the host, except a progress line.
+    history = {key: torch.empty((len(schedule),) + runs, dtype=torch.float64, device=device)
+               for key in ("loss", "error", "test_error")}
+    alive = torch.ones(runs, dtype=torch.bool, device=device)
+    watch = _FirstNonFinite(runs, device)
+    order, cursor = torch.as_tensor(rng.permutation(y.numel()), device=device), 0
     start = time.perf_counter()
 
     def test_error():
@@ -780,28 +855,32 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
             wrong = torch.zeros(runs, dtype=torch.float64, device=device)
             for i in range(0, y_test.numel(), 1000):
                 wrong += _per_run_loss(model(X_test[i:i + 1000]), y_test[i:i + 1000])[1].double() * y_test[i:i + 1000].numel()
-            return (wrong / y_test.numel()).cpu().numpy()
+            return wrong / y_test.numel()
 
     for step in range(steps + 1):
         if cursor + batch_size > y.numel():
-            order, cursor = rng.permutation(y.numel()), 0
-        idx = torch.as_tensor(order[cursor:cursor + batch_size], device=device)
+            order, cursor = torch.as_tensor(rng.permutation(y.numel()), device=device), 0
+        idx = order[cursor:cursor + batch_size]
         cursor += batch_size
         loss, wrong = _per_run_loss(model(X[idx]), y[idx])
-        finite, rate = _freeze_diverged(loss, rate, diverged_at, step)
+        finite = torch.isfinite(loss)
+        alive &= finite                                     # a run whose loss was once non-finite stays frozen
+        rate = torch.where(finite, rate, 0.0)
+        if watch.add(loss.detach()):
+            watch.settle()
         sums += torch.stack([loss.detach(), wrong]).double()
         count += 1
         if step in record:
-            frozen = diverged_at >= 0
-            history["loss"].append(np.where(frozen, np.inf, (sums[0] / count).cpu().numpy()))
-            history["error"].append(np.where(frozen, np.nan, (sums[1] / count).cpu().numpy()))
+            history["loss"][row] = torch.where(alive, sums[0] / count, torch.inf)
+            history["error"][row] = torch.where(alive, sums[1] / count, torch.nan)
             tested = step % test_every == 0 or step == steps
-            history["test_error"].append(np.where(frozen | (not tested), np.nan, test_error() if tested else 0.0))
+            history["test_error"][row] = torch.where(alive, test_error(), torch.nan) if tested else torch.nan
             sums.zero_()
             count = 0
             if progress:
-                print(f"step {step}/{steps}: loss {np.nanmedian(history['loss'][-1]):.4g} (median over runs)",
-                      file=sys.stderr)
+                print(f"step {step}/{steps}: loss {np.nanmedian(history['loss'][row].cpu().numpy()):.4g} (median over "
+                      "runs)", file=sys.stderr)
+            row += 1
         if step == steps:
             break
         model.zero_grad(set_to_none=True)
@@ -812,8 +891,10 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
                     continue
                 g = torch.nan_to_num(p.grad, nan=0.0, posinf=0.0, neginf=0.0)
                 p -= (rate.view(rate.shape + (1,) * (p.ndim - rate.ndim)) if n_runs is not None else rate) * g
+    watch.settle()
+    stack = {k: np.moveaxis(h.cpu().numpy(), 0, -1) for k, h in history.items()}
+    diverged_at = watch.step.cpu().numpy()
     seconds = time.perf_counter() - start
-    stack = {k: np.moveaxis(np.array(h), 0, -1) for k, h in history.items()}
     return ClassifierResult(t=schedule.astype(float), loss=stack["loss"], error=stack["error"],
                             test_error=stack["test_error"], lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                             diverged_at=diverged_at, seconds=seconds)
@@ -885,8 +966,9 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     rate = torch.as_tensor(lr_runs, dtype=torch.float64, device=device)
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
-    diverged_at = np.full(runs, -1)
-    losses, products, recorded = [], [], []
+    # Records go into a device buffer and divergence is tracked on the device: no host sync in the loop, except
+    # with stop_loss, whose test reads one flag back per step.
+    watch, losses, products, recorded = _FirstNonFinite(runs, device), None, [], []
     for k in range(steps + 1):
         product = ws[0]
         for w in ws[1:]:
@@ -896,11 +978,16 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
             raise TypeError(f"loss must return a torch tensor (one value per run), got {type(value).__name__}")
         if k == 0 and tuple(value.shape) != runs:
             raise ValueError(f"loss must return one value per run, shape {runs}, got {tuple(value.shape)}")
-        finite, rate = _freeze_diverged(value, rate, diverged_at, k)
+        if losses is None:                              # room for the schedule and a step stopped at
+            losses = torch.empty((len(schedule) + 1,) + runs, dtype=value.dtype, device=device)
+        finite = torch.isfinite(value)
+        rate = torch.where(finite, rate, 0.0)           # a run whose loss was once non-finite stays frozen
+        if watch.add(value.detach()):
+            watch.settle()
         converged = stop_loss is not None and bool(torch.any(finite & (value <= stop_loss)))
         if k in record or converged:
+            losses[len(recorded)] = value.detach()
             recorded.append(k)
-            losses.append(np.where(diverged_at >= 0, np.inf, value.detach().cpu().numpy()))
             if record_products:
                 products.append(product.detach().cpu().numpy())
         if k == steps or converged:
@@ -912,10 +999,13 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
             for l, g in zip(trained, grads):
                 step = (factor_rate[l] * rate).reshape(runs + (1, 1))
                 ws[l] -= step * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
-    return TrainResult(t=np.array(recorded, dtype=float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
-                       weights=[w.detach().cpu().numpy() for w in ws],
+    watch.settle()
+    losses = _mask_records(losses[:len(recorded)], watch.after(recorded), torch.inf)
+    return TrainResult(t=np.array(recorded, dtype=float), loss=np.moveaxis(losses.cpu().numpy(), 0, -1),
+                       modes=np.empty(0), weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
-                       weight_history=[np.array(products)] if record_products else None, diverged_at=diverged_at)
+                       weight_history=[np.array(products)] if record_products else None,
+                       diverged_at=watch.step.cpu().numpy())
 
 
 def imbalance_step_change(weights, task, lr):

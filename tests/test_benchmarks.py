@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parents[1]
     ("depth_sweep.py", "| depth | naive nn.Sequential + SGD (s) | dlnlib (s)"),
     ("batched_runs.py", "| depth | runs | Python loop (s) | batched (s)"),
     ("roofline.py", "| width | products per step | MFLOP per step"),
+    ("step_overhead.py", "| width | 1 run, records at the ends | 1 run, record every step |"),
     ("chapter_costs.py", "| 10_random_matrix_dynamics |"),
 ])
 def test_benchmark_runs_quick_and_prints_its_table(script, header):
