@@ -335,18 +335,18 @@ def balanced_chain_hessian(s, u, depth, tau=1.0):
     r"""Eigenvalues of one mode's Hessian on the balanced manifold, at mode strength ``u`` (App. B).
 
     For :math:`E(a_1,\dots,a_D) = \frac{1}{2\tau}\big(s - \prod_i a_i\big)^2` at :math:`a_i = a = u^{1/D}` the
-    Hessian has diagonal :math:`h = a^{2D-2}/\tau` and off-diagonal :math:`g = (2a^{2D-2} - s\,a^{D-2})/\tau`, so its
+    Hessian has diagonal :math:`p = a^{2D-2}/\tau` and off-diagonal :math:`q = (2a^{2D-2} - s\,a^{D-2})/\tau`, so its
     eigenvalues are
 
-    .. math:: \lambda_\parallel = h + (D-1)g = \frac{(2D-1)\,u^{2-2/D} - (D-1)\,s\,u^{1-2/D}}{\tau}
+    .. math:: \kappa_\parallel = p + (D-1)q = \frac{(2D-1)\,u^{2-2/D} - (D-1)\,s\,u^{1-2/D}}{\tau}
               \quad\text{along } (1,\dots,1), \qquad
-              \lambda_\perp = h - g = \frac{u^{1-2/D}\,(s-u)}{\tau}
+              \kappa_\perp = p - q = \frac{u^{1-2/D}\,(s-u)}{\tau}
               \quad\text{on the } D-1 \text{ directions that unbalance the chain.}
 
-    :math:`\lambda_\parallel > \lambda_\perp` only for :math:`u > s/2`: on the first half of the path the top
-    eigenvector is *not* :math:`(1,\dots,1)` (and :math:`\lambda_\parallel < 0` for :math:`u < \frac{D-1}{2D-1}s`).
-    For every :math:`0 \le u < s` both are below :math:`\lambda_1` (:func:`hessian_top_eigenvalue`), the value of
-    :math:`\lambda_\parallel` at the optimum :math:`u = s`, where :math:`\lambda_\perp = 0`.
+    :math:`\kappa_\parallel > \kappa_\perp` only for :math:`u > s/2`: on the first half of the path the top
+    eigenvector is *not* :math:`(1,\dots,1)` (and :math:`\kappa_\parallel < 0` for :math:`u < \frac{D-1}{2D-1}s`).
+    For every :math:`0 \le u < s` both are below :math:`\kappa_1` (:func:`hessian_top_eigenvalue`), the value of
+    :math:`\kappa_\parallel` at the optimum :math:`u = s`, where :math:`\kappa_\perp = 0`.
 
     Parameters
     ----------
@@ -355,14 +355,14 @@ def balanced_chain_hessian(s, u, depth, tau=1.0):
     u : array_like
         Mode strength(s) :math:`u = a^D \ge 0` on the balanced manifold.
     depth : int
-        Number of weight matrices D >= 2 (the paper's :math:`N_l - 1`; a chain of one has no :math:`\lambda_\perp`).
+        Number of weight matrices D >= 2 (the paper's :math:`N_l - 1`; a chain of one has no :math:`\kappa_\perp`).
     tau : float
         Time constant of the loss's prefactor.
 
     Returns
     -------
     (numpy.ndarray, numpy.ndarray)
-        :math:`(\lambda_\parallel, \lambda_\perp)`, broadcast over ``s`` and ``u``.
+        :math:`(\kappa_\parallel, \kappa_\perp)`, broadcast over ``s`` and ``u``.
 
     References
     ----------
@@ -390,12 +390,12 @@ def hessian_top_eigenvalue(s, depth, tau=1.0):
     Hessian's eigenvalues at every strength :math:`0 \le u \le s` are those of :func:`balanced_chain_hessian`. Their
     maximum over the path is reached at the optimum :math:`u = s` (:math:`a = s^{1/D}`), along :math:`(1,\dots,1)`:
 
-    .. math:: \lambda_1 = \frac{D}{\tau}\, s^{2 - 2/D}
+    .. math:: \kappa_1 = \frac{D}{\tau}\, s^{2 - 2/D}
               \qquad\big(= (N_l - 1)\,\tfrac{1}{\tau}\, s^{(2N_l - 4)/(N_l - 1)}\ \text{in the paper's}\ N_l\big);
 
     all other eigenvalues vanish there. (Along most of the path the top eigenvector is not :math:`(1,\dots,1)`:
     that direction has the largest eigenvalue only once :math:`u > s/2`.) Gradient descent converges to the optimum
-    only for a learning rate below :math:`2/\lambda_1`, so the best rate scales as :math:`1/\lambda_1 =
+    only for a learning rate below :math:`2/\kappa_1`, so the best rate scales as :math:`1/\kappa_1 =
     1/(D\,s_{\max}^{2-2/D})`, not as :math:`1/(D s_{\max}^2)`: the two differ by :math:`s_{\max}^{2/D}`, which
     matters for shallow networks.
 
@@ -423,21 +423,21 @@ def hessian_top_eigenvalue(s, depth, tau=1.0):
 
 
 def two_cycle(rate, depth):
-    r"""Period-2 orbit of a balanced mode under gradient descent just past the stability limit :math:`2/\lambda_1`.
+    r"""Period-2 orbit of a balanced mode under gradient descent just past the stability limit :math:`2/\kappa_1`.
 
     With :math:`a = s^{1/D}\,b` the balanced update :math:`a \leftarrow a + \lambda(s - a^D)a^{D-1}` becomes, for any
     :math:`s`,
 
-    .. math:: b \leftarrow f(b) = b + \frac{\lambda\lambda_1}{D}\,(1 - b^D)\,b^{D-1}, \qquad u/s = b^D,
+    .. math:: b \leftarrow f(b) = b + \frac{\lambda\kappa_1}{D}\,(1 - b^D)\,b^{D-1}, \qquad u/s = b^D,
 
-    with :math:`\lambda_1 = D s^{2-2/D}` (:func:`hessian_top_eigenvalue`). At the optimum :math:`f'(1) = 1 -
-    \lambda\lambda_1`, so the fixed point loses stability at :math:`\lambda\lambda_1 = 2` in a period-doubling: just
+    with :math:`\kappa_1 = D s^{2-2/D}` (:func:`hessian_top_eigenvalue`). At the optimum :math:`f'(1) = 1 -
+    \lambda\kappa_1`, so the fixed point loses stability at :math:`\lambda\kappa_1 = 2` in a period-doubling: just
     above, the mode settles on two strengths on either side of :math:`s`, alternately, instead of converging.
 
     Parameters
     ----------
     rate : float
-        :math:`\lambda\lambda_1`, in (2, 2.4] (near 2.4 and beyond, further period-doublings follow).
+        :math:`\lambda\kappa_1`, in (2, 2.4] (near 2.4 and beyond, further period-doublings follow).
     depth : int
         Number of weight matrices D >= 2 (for D = 1 the update is linear and has no 2-cycle).
 
@@ -451,7 +451,7 @@ def two_cycle(rate, depth):
         raise ValueError(f"depth must be >= 2 (a linear update has no 2-cycle), got {depth}")
     rate = v.positive_scalar(rate, "rate")
     if not 2.0 < rate <= 2.4:
-        raise ValueError(f"rate (lr * lambda_1) must be in (2, 2.4], got {rate}")
+        raise ValueError(f"rate (lr * kappa_1) must be in (2, 2.4], got {rate}")
     step = rate / depth
 
     def f(b):
@@ -471,9 +471,9 @@ def two_cycle(rate, depth):
 
 
 def two_cycle_band_edge(depth, rel_tol=0.1):
-    r"""Largest :math:`\lambda\lambda_1` at which the 2-cycle of :func:`two_cycle` stays within ``rel_tol`` of :math:`s`.
+    r"""Largest :math:`\lambda\kappa_1` at which the 2-cycle of :func:`two_cycle` stays within ``rel_tol`` of :math:`s`.
 
-    Between :math:`\lambda\lambda_1 = 2` and this edge a mode is "learned" to within ``rel_tol`` although it never
+    Between :math:`\lambda\kappa_1 = 2` and this edge a mode is "learned" to within ``rel_tol`` although it never
     converges; a criterion :math:`|u - s| \le \epsilon s` (e.g. :meth:`dlnlib.train.RateScan.from_modes`) accepts
     such rates, and its best rate lies just below the edge of the strongest mode.
 
@@ -482,7 +482,7 @@ def two_cycle_band_edge(depth, rel_tol=0.1):
     depth : int
         Number of weight matrices D >= 2.
     rel_tol : float
-        :math:`\epsilon`, such that the edge lies between :math:`\lambda\lambda_1 = 2.0001` and 2.4 (about 0.01 to 0.2).
+        :math:`\epsilon`, such that the edge lies between :math:`\lambda\kappa_1 = 2.0001` and 2.4 (about 0.01 to 0.2).
 
     Returns
     -------
@@ -495,14 +495,14 @@ def two_cycle_band_edge(depth, rel_tol=0.1):
         return max(1.0 - low, high - 1.0) - rel_tol
 
     if excess(2.4) < 0 or excess(2.0001) > 0:
-        raise ValueError(f"rel_tol must lie between the 2-cycle's deviations at lr * lambda_1 = 2.0001 and 2.4, got {rel_tol}")
+        raise ValueError(f"rel_tol must lie between the 2-cycle's deviations at lr * kappa_1 = 2.0001 and 2.4, got {rel_tol}")
     return float(optimize.brentq(excess, 2.0001, 2.4, xtol=1e-12))
 
 
 def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
     r"""Learning time of a balanced mode when the rate is scaled with depth as the optimum requires (App. B.1).
 
-    Setting :math:`\tau = c\,\lambda_1(a_{\rm opt})` (:func:`hessian_top_eigenvalue` with unit time constant) in the
+    Setting :math:`\tau = c\,\kappa_1(a_{\rm opt})` (:func:`hessian_top_eigenvalue` with unit time constant) in the
     integral of Eq. 15 gives a time that grows with depth but stays bounded: as :math:`D \to \infty` it tends to
 
     .. math:: t_\infty = c\left[\ln\frac{u_f(s - u_0)}{u_0(s - u_f)} + \frac{s}{u_0} - \frac{s}{u_f}\right],
@@ -517,7 +517,7 @@ def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
     depth : int or numpy.inf
         Number of weight matrices D >= 1, or ``numpy.inf``.
     c : float
-        Proportionality constant of the learning rate, :math:`\lambda = 1/(c\,\lambda_1)`.
+        Proportionality constant of the learning rate, :math:`\lambda = 1/(c\,\kappa_1)`.
 
     Returns
     -------
@@ -532,7 +532,7 @@ def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
     if isinstance(depth, float) and np.isinf(depth) and depth > 0:
         s, u0, uf = _check_interval(s, u0, uf)
         return c * (np.log(uf * (s - u0) / (u0 * (s - uf))) + s / u0 - s / uf)
-    # learning_time is proportional to tau, so tau = c * lambda_1(s) can be applied afterwards, per element.
+    # learning_time is proportional to tau, so tau = c * kappa_1(s) can be applied afterwards, per element.
     return c * hessian_top_eigenvalue(s, depth) * learning_time(s, u0, uf, depth)
 
 

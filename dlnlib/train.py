@@ -438,7 +438,7 @@ def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None =
 
 @dataclass
 class RateScan:
-    """Result of :func:`learning_rate_scan`.
+    """Result of :func:`settling_rate_scan` or :func:`learning_rate_scan`.
 
     Attributes
     ----------
@@ -535,15 +535,15 @@ def _train_result(result) -> TrainResult:
     return result
 
 
-def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float | None = None, record_every: int = 1,
-                       activation: str | None = None, device="cpu", settle_tol: float | None = None) -> RateScan:
-    r"""Time to criterion from the same initial weights at every rate in ``lrs``, in one batched run.
+def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
+                       activation: str | None = None, device="cpu") -> RateScan:
+    r"""Steps to a loss threshold from the same initial weights at every rate in ``lrs``, in one batched run.
 
-    This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right): all rates train together as
-    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal. The criterion is either a
-    loss threshold (:meth:`RateScan.from_result`) or, with ``settle_tol``, that every mode of the task reaches its
-    singular value to within that relative tolerance and stays there (:meth:`RateScan.from_modes`), which an
-    oscillating or chaotic run cannot meet by a lucky pass.
+    This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right) with the paper's kind of criterion:
+    all rates train together as independent runs of :func:`gradient_descent`; runs that diverge are marked, not
+    fatal; the time is the first passage below ``loss_threshold`` (:meth:`RateScan.from_result`). A first passage
+    can be a lucky dip of an oscillating run; for the criterion that every mode is learned and stays learned use
+    :func:`settling_rate_scan`.
 
     Parameters
     ----------
@@ -554,35 +554,31 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float | N
         Learning rates (> 0), 1-D.
     steps : int
         Budget of steps per rate.
-    loss_threshold : float or None
-        Criterion: the first step with loss <= this value. Give this or ``settle_tol``.
+    loss_threshold : float
+        Criterion: the first step with loss <= this value.
     record_every : int
-        Resolution of the measured time (keep it odd with ``settle_tol``, see :meth:`RateScan.from_modes`).
+        Resolution of the measured time.
     activation, device
         As in :func:`gradient_descent`.
-    settle_tol : float or None
-        Criterion: the first step from which :math:`|u_\alpha - s_\alpha| \le` ``settle_tol`` :math:`s_\alpha` for
-        every mode :math:`\alpha` (all :math:`\min(n_{\rm in}, n_{\rm out})` of them) for the rest of the run.
 
     Returns
     -------
     RateScan
     """
+    lrs = _rates(lrs)
+    loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+    weights = v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)
+    batched = [np.repeat(w[None], lrs.size, axis=0) for w in weights]
+    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
+                              activation=activation, device=device, on_divergence="mark")
+    return RateScan.from_result(result, loss_threshold)
+
+
+def _rates(lrs) -> np.ndarray:
     lrs = v.positive(lrs, "lrs")
     if lrs.ndim != 1 or lrs.size == 0:
         raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
-    if (loss_threshold is None) == (settle_tol is None):
-        raise ValueError("give exactly one criterion: loss_threshold or settle_tol")
-    if loss_threshold is not None:
-        loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
-    weights = v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)
-    batched = [np.repeat(w[None], lrs.size, axis=0) for w in weights]
-    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every,
-                              n_modes=1 if settle_tol is None else None, activation=activation, device=device,
-                              on_divergence="mark")
-    if settle_tol is None:
-        return RateScan.from_result(result, loss_threshold)
-    return RateScan.from_modes(result, task.singular_values[:result.modes.shape[-1]], rel_tol=settle_tol)
+    return lrs
 
 
 def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, loss_threshold: float | None = None,
@@ -593,10 +589,13 @@ def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, los
     \epsilon\,s_\alpha` for every mode of the task (``task.singular_values``), held to the end of a run at least
     twice as long. For a task whose input is not white the modes do not end at :math:`s_\alpha`; give
     ``loss_threshold`` instead, and the criterion is that the loss stays below it (:meth:`RateScan.from_result` with
-    ``stay=True``). Runs that only pass near the target (oscillating or chaotic ones at the edge of stability) never
-    count, so the best rate is one at which gradient descent converges, and its time does not hinge on round-off.
-    A short pilot run first drops the rates that diverge within ``pilot_steps`` (they could not count either), so
-    that a grid of absolute rates wide enough for every depth costs little more than its stable part.
+    ``stay=True``). This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right) with a criterion that
+    runs which only pass near the target (oscillating or chaotic ones at the edge of stability) never meet, so that
+    the time does not hinge on round-off. A run on a period-2 orbit narrower than the band does meet it: just past
+    the stability limit the best rate of a tolerance :math:`\epsilon` is the band edge of
+    :func:`dlnlib.theory.two_cycle_band_edge`; a small loss threshold pushes it back below the limit. A short pilot
+    run first drops the rates that diverge within ``pilot_steps`` (they could not count either), so that a grid of
+    absolute rates wide enough for every depth costs little more than its stable part.
 
     Parameters
     ----------
@@ -621,16 +620,17 @@ def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, los
     RateScan
         ``time`` in recorded steps (exact integers), ``inf`` where a run diverged or did not settle for long enough.
     """
-    lrs = v.positive(lrs, "lrs")
-    if lrs.ndim != 1 or lrs.size == 0:
-        raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
+    lrs = _rates(lrs)
     steps = v.count(steps, "steps")
     pilot_steps = v.count(pilot_steps, "pilot_steps", minimum=0)
-    if any(tuple(w.shape[:-2]) for w in weights):
-        raise ValueError("settling_rate_scan takes one network's weights, without a run axis")
+    if loss_threshold is not None:
+        loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+    elif not 0 < v.positive_scalar(rel_tol, "rel_tol") < 1:
+        raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol}")
+    weights = v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)
 
     def run(rates, n_steps, record_every):
-        batched = [np.repeat(v.as_float_array(w, "weights")[None], rates.size, axis=0) for w in weights]
+        batched = [np.repeat(w[None], rates.size, axis=0) for w in weights]
         return gradient_descent(batched, task, lr=rates, steps=n_steps, record_every=record_every, device=device,
                                 n_modes=1 if loss_threshold is not None else None, on_divergence="mark")
 

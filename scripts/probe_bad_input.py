@@ -598,6 +598,12 @@ spec("train", train.learning_rate_scan, dict(weights=W, task=TASK, lrs=[0.01, 0.
      weights=_chain_bad(WIDTHS) + [("with run axis", W_RUNS)], task=[("None", None)],
      lrs=[("[]", []), ("negative", [-0.1]), ("2-D", [[0.1]]), ("nan", [NAN]), ("None", None)], steps="count0",
      loss_threshold="positive", record_every="count", activation=[("'sigmoid'", "sigmoid")], device="device")
+spec("train", train.settling_rate_scan, dict(weights=W, task=TASK, lrs=[0.01, 0.1], steps=5, rel_tol=0.1,
+                                            loss_threshold=None, pilot_steps=2),
+     weights=_chain_bad(WIDTHS) + [("with run axis", W_RUNS)], task=[("None", None)],
+     lrs=[("[]", []), ("negative", [-0.1]), ("2-D", [[0.1]]), ("nan", [NAN]), ("None", None)], steps="count",
+     rel_tol=[("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("'0.1'", "0.1")], loss_threshold=("positive", [], ["None"]),
+     pilot_steps="count0", device="device")
 spec("train", train.balanced_chain_descent, dict(s=[2.0, 1.0], u0=0.01, depth=3, lr=0.1, steps=4),
      s=("positive_array", [("2-D", [[2.0]])]), u0=("positive_array", [("u0 >= s", 2.0), ("wrong length",
                                                                                         [0.1, 0.1, 0.1])]),
@@ -998,6 +1004,9 @@ edge("train", "balanced_chain_descent, one step", lambda: train.balanced_chain_d
      close([(0.5 + 0.1 * (2 - 0.125) * 0.25) ** 3]))
 edge("train", "balanced_chain_descent marks divergence",
      lambda: train.balanced_chain_descent([2.0], 0.1, 2, [0.01, 100.0], 50).diverged_at, lambda d: d[0] == -1 and d[1] > 0)
+edge("train", "settling_rate_scan: every mode settled at a stable rate, the diverging one dropped by the pilot",
+     lambda: train.settling_rate_scan(W, TASK, [0.01, 0.1, 10.0], 400, pilot_steps=20),
+     lambda r: r.diverged[-1] and np.isfinite(r.best_time))
 edge("train", "learning_rate_scan picks a stable rate",
      lambda: train.learning_rate_scan(W, TASK, [0.01, 0.1, 10.0], 200, 2.0),
      lambda r: r.diverged[-1] and np.isfinite(r.best_time))
