@@ -559,3 +559,19 @@ def test_seed_everything_seeds_python_numpy_and_torch():
 
     assert draws(7) == draws(7)
     assert all(a != b for a, b in zip(draws(7), draws(8)))
+
+
+def test_learning_rate_scan_trains_the_requested_network_at_the_requested_resolution():
+    """learning_rate_scan with a tanh network and records every 4 steps is RateScan.from_result of that batched run."""
+    task = tasks.hierarchical_task(levels=2, flip_prob=0.1, n_features=6, seed=0)
+    w0 = init.gaussian([4, 5, 6], 0.3, seed=1)
+    lrs = np.array([0.02, 0.05, 0.1])
+    threshold = 0.5 * task.loss(np.zeros((6, 4)))
+    scan = train.learning_rate_scan(w0, task, lrs, 40, threshold, record_every=4, activation="tanh")
+    batched = train.gradient_descent([np.repeat(w[None], 3, axis=0) for w in w0], task, lr=lrs, steps=40,
+                                     record_every=4, activation="tanh", on_divergence="mark")
+    expected = train.RateScan.from_result(batched, threshold)
+    assert np.isfinite(scan.time).all()
+    np.testing.assert_array_equal(scan.time, expected.time)
+    linear = train.learning_rate_scan(w0, task, lrs, 40, threshold, record_every=4)
+    assert not np.array_equal(linear.time, scan.time)               # the activation matters here

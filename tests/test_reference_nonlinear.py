@@ -347,3 +347,13 @@ def test_relu_mlp_forward_pass_written_out():
     x = rng.standard_normal((5, 4))
     out = deepnets.MLP(ws, bs, activation="relu", dtype=torch.float64)(torch.tensor(x)).detach().numpy()
     np.testing.assert_allclose(out, np.maximum(x @ ws[0].T + bs[0], 0) @ ws[1].T + bs[1], atol=1e-13)
+
+
+def test_jacobian_singular_values_start_at_the_given_input_variance():
+    """One orthogonal tanh layer at width 400: (1/N) tr JJ^T = sigma_w^2 mean_i sech^4(h_i) with h ~ N(0, q_in), so the
+    mean squared singular value is sigma_w^2 mu_1(q_in): 1.5 x 0.85 at q_in = 0.1 and 1.5 x 0.39 at q_in = 1.5 (the
+    default q* = 0.29 gives 1.5 x 0.69). The sample mean of 400 slopes spreads by 1 % and 4.5 % (standard deviation);
+    the tolerances 5 % and 20 % are 5 and 4.4 of them (false-alarm rate about 1e-5)."""
+    for q_in, tol in ((0.1, 0.05), (1.5, 0.2)):
+        sv = spectra.jacobian_singular_values(400, 1, 1.5, q_in=q_in, seed=2)
+        assert np.mean(sv ** 2) == pytest.approx(1.5 * _gauss(lambda h: _sech2(h) ** 2, q_in), rel=tol)

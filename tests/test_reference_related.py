@@ -167,3 +167,13 @@ def test_gaussian_mixture_is_balanced_with_means_plus_and_minus_mu_and_unit_nois
     np.testing.assert_allclose(X @ y / len(y), mu, atol=0.05)
     noise = X - np.outer(mu, y)
     np.testing.assert_allclose(noise @ noise.T / len(y), np.eye(3), atol=0.05)
+
+
+def test_simulate_applies_the_ridge():
+    """Mean training score at t = 400 with ridge 1 against E_train of the deterministic equivalent (0.584; without the
+    ridge it would be 0.832). One call of 10 data sets spreads by 1.2 % (standard deviation over seeds) around a
+    finite-size offset of 1.2 %: tolerance 6 %."""
+    p, n = 64, 128
+    mean = np.r_[-np.ones(p // 2), np.ones(p // 2)] * np.sqrt(2 / p)
+    score = lc.simulate(mean, n, 0.1, 0.05, [400], n_draws=10, gamma=1.0, seed=0)["score"]
+    np.testing.assert_allclose(score, lc.deterministic_errors([400], p / n, 2.0, 0.1, 0.05, 1.0)["E_train"], rtol=0.06)
