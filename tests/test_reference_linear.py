@@ -575,3 +575,30 @@ def test_learning_rate_scan_trains_the_requested_network_at_the_requested_resolu
     np.testing.assert_array_equal(scan.time, expected.time)
     linear = train.learning_rate_scan(w0, task, lrs, 40, threshold, record_every=4)
     assert not np.array_equal(linear.time, scan.time)               # the activation matters here
+
+
+# --- added after the first run of mutant set C, for its survivors (issue 19) -------------------------------------------
+
+def test_rate_scan_from_modes_on_a_hand_made_record():
+    """Settled (every mode within 10 %) from t = 50 to the end at t = 100: held exactly as long as it took, so it
+    counts; from t = 75 it does not; a visit at t = 25 that leaves again does not count either."""
+    t = np.array([0.0, 25.0, 50.0, 75.0, 100.0])
+    modes = np.array([[0.0, 0.5, 0.95, 1.0, 1.02], [0.0, 0.5, 0.7, 0.95, 1.0], [0.0, 1.0, 0.5, 0.95, 1.0]])[..., None]
+    result = train.TrainResult(t=t, loss=np.zeros((3, 5)), modes=modes, weights=[], lr=np.array([0.1, 0.2, 0.3]),
+                               diverged_at=np.array([-1, -1, -1]))
+    scan = train.RateScan.from_modes(result, [1.0], rel_tol=0.1)
+    np.testing.assert_array_equal(scan.time, [50.0, np.inf, np.inf])
+    assert scan.best_lr == 0.1
+
+
+def test_greedy_pretraining_feeds_each_autoencoder_the_covariance_of_the_layer_below():
+    """Widths 6-4-3-2: the first encoder keeps the top 4 principal components (variances 4, 3, 2, 1.5), so the second
+    autoencoder sees their covariance, not the identity; with 3 units it drops the weakest and ends at half its
+    variance, 0.75 (it would be 0.5 on whitened inputs)."""
+    rng = np.random.default_rng(0)
+    q = init.random_orthogonal(6, seed=rng)
+    X = q @ (np.sqrt([4.0, 3.0, 2.0, 1.5, 1.0, 0.8])[:, None] * init.random_orthogonal(6, 40, seed=rng))
+    task = tasks.Task.from_samples(X, rng.standard_normal((2, 40)))
+    _, aes = init.greedy_pretraining(task, [6, 4, 3, 2], lr=0.05, steps=1500, seed=1)
+    assert aes[0].loss[-1] == pytest.approx(0.9, abs=1e-4)
+    assert aes[1].loss[-1] == pytest.approx(0.75, abs=1e-4)
