@@ -12,6 +12,7 @@ import numpy as np
 from . import _validation as v
 
 __all__ = ["random_orthogonal", "gaussian", "scaled_gaussian", "orthogonal", "decoupled", "greedy_pretraining",
+           "least_squares_top", "principal_component_consistency",
            "delta_orthogonal", "block_orthogonal", "gaussian_kernel", "conv_kernel", "cnn", "stack_runs", "balanced"]
 
 
@@ -286,6 +287,86 @@ def _ndim(ndim) -> int:
     if not v.is_integer(ndim) or ndim not in (1, 2):
         raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
     return int(ndim)
+
+
+def least_squares_top(weights, task) -> list[np.ndarray]:
+    r"""Replace the top layer by the best one for the layers below: linear regression of the targets on the last
+    hidden layer.
+
+    With :math:`H = W_{D-1}\cdots W_1` the map to the last hidden layer, the loss is quadratic in :math:`W_D` and is
+    minimised by
+
+    .. math:: W_D = \Sigma^{31}H^T\,\big(H\,\Sigma^{11}H^T\big)^{-1},
+
+    the least-squares read-out of the hidden representation. A network whose lower layers come from greedy
+    pretraining (:func:`greedy_pretraining`) then starts fine-tuning with the best output its features allow (Saxe et
+    al. 2014, §3, leave the top layer unspecified).
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_D]``, ``D >= 2``, no run axis; the top layer's values are ignored.
+    task : dlnlib.tasks.Task
+
+    Returns
+    -------
+    list of numpy.ndarray
+        Copies of ``W_1 .. W_{D-1}`` and the new ``W_D``.
+
+    Raises
+    ------
+    ValueError
+        If :math:`H\Sigma^{11}H^T` is singular (a hidden direction that carries no input variance).
+    """
+    from .networks import check_chain, end_to_end
+
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    check_chain(ws, task.n_in, task.n_out)
+    if len(ws) < 2 or ws[0].ndim != 2:
+        raise ValueError("least_squares_top needs at least two weight matrices and no run axis")
+    hidden = end_to_end(ws[:-1])
+    covariance = hidden @ task.sigma11 @ hidden.T
+    if np.linalg.cond(covariance) > 1e12:
+        raise ValueError("the hidden layer's covariance H Sigma11 H^T is singular: some hidden direction carries no "
+                         "input variance, so the least-squares top layer is not unique")
+    return [w.copy() for w in ws[:-1]] + [np.linalg.solve(covariance, hidden @ task.sigma31.T).T]
+
+
+def principal_component_consistency(sigma11, frame) -> tuple[float, float]:
+    r"""How far the orthonormal columns of ``frame`` are from principal components of :math:`\Sigma^{11}`.
+
+    Greedy pretraining gives a decoupled start only if the task's input singular vectors are principal components
+    (Saxe et al. 2014, Eq. 18, :math:`Q = V`). For the determined columns :math:`V_r` this splits into two parts,
+    both zero if and only if the columns are eigenvectors of :math:`\Sigma^{11}`:
+
+    .. math:: \text{off-diagonal ratio} = \frac{\lVert\operatorname{offdiag}(V_r^T\Sigma^{11}V_r)\rVert_F}
+              {\lVert V_r^T\Sigma^{11}V_r\rVert_F}, \qquad
+              \text{leakage} = \frac{\lVert\Sigma^{11}V_r - V_rV_r^T\Sigma^{11}V_r\rVert_F}{\lVert\Sigma^{11}V_r\rVert_F}.
+
+    The first asks whether the columns are principal axes *within* their span, the second whether the span is
+    invariant (how much of :math:`\Sigma^{11}V_r` leaves it); a small first ratio alone is necessary, not sufficient.
+
+    Parameters
+    ----------
+    sigma11 : array_like
+        ``(n, n)`` symmetric input correlation.
+    frame : array_like
+        ``(n, r)`` orthonormal columns.
+
+    Returns
+    -------
+    off_diagonal_ratio, leakage : float
+    """
+    sigma11 = v.as_float_array(sigma11, "sigma11")
+    frame = v.as_float_array(frame, "frame")
+    if sigma11.ndim != 2 or sigma11.shape[0] != sigma11.shape[1] or frame.ndim != 2 or frame.shape[0] != sigma11.shape[0]:
+        raise ValueError(f"sigma11 must be (n, n) and frame (n, r), got {sigma11.shape} and {frame.shape}")
+    if not np.allclose(frame.T @ frame, np.eye(frame.shape[1]), atol=1e-8):
+        raise ValueError("frame must have orthonormal columns")
+    image = sigma11 @ frame
+    core = frame.T @ image
+    off = np.linalg.norm(core - np.diag(np.diag(core))) / np.linalg.norm(core)
+    return float(off), float(np.linalg.norm(image - frame @ core) / np.linalg.norm(image))
 
 
 def _kernel_args(c_out, c_in, kernel_size, ndim):

@@ -13,7 +13,8 @@ from .init import balanced, random_orthogonal
 from .train import _linear_quantities
 
 __all__ = ["fixed_point", "loss_gradient_norm", "loss_hessian", "worst_perturbation", "convex_minimum", "minimize_factors",
-           "factor_gradient", "factor_hessian", "matrix_loss", "MinimaSearch", "search_local_minima"]
+           "factor_gradient", "factor_hessian", "matrix_loss", "MinimaSearch", "search_local_minima",
+           "fixed_point_min_eigenvalue"]
 
 
 def fixed_point(task, active_modes, widths, seed=None) -> list[np.ndarray]:
@@ -411,3 +412,60 @@ def search_local_minima(f, grad, widths, n_starts: int, seed=None) -> MinimaSear
     return MinimaSearch(values=np.array([e[1] for e in ends]), gradient_norms=np.array([e[2] for e in ends]),
                         eigenvalues=eigenvalues, weights=[e[0] for e in ends],
                         symmetry_dim=sum(w * w for w in widths[1:-1]))
+
+
+def fixed_point_min_eigenvalue(s, active_modes, n_hidden: int, scale: float = 1.0) -> float:
+    r"""Smallest Hessian eigenvalue of the three-layer loss at a fixed point, predicted from the singular values.
+
+    At the fixed point that carries the modes :math:`\mathcal A` (:func:`fixed_point`, with :math:`W^{21}` scaled by
+    :math:`c` = ``scale`` and :math:`W^{32}` by :math:`1/c`, which leaves the map and the loss unchanged), the unit
+    carrying mode :math:`\alpha` has :math:`\lVert a^\alpha\rVert^2 = c^2 s_\alpha` and
+    :math:`\lVert b^\alpha\rVert^2 = s_\alpha/c^2`. Moving an inactive mode :math:`\beta` onto that unit, by
+    :math:`x = a^\beta\cdot e` and :math:`y = b^\beta\cdot e`, changes the loss at second order by
+    :math:`\tfrac12(s_\alpha c^{-2}x^2 + s_\alpha c^2y^2) - s_\beta xy` (Eq. 6), a :math:`2\times2` block with eigenvalues
+
+    .. math:: \kappa_\pm = \tfrac12\Big[s_\alpha(c^2 + c^{-2}) \pm
+              \sqrt{s_\alpha^2(c^2 + c^{-2})^2 - 4(s_\alpha^2 - s_\beta^2)}\Big],
+
+    so :math:`\kappa_- < 0` exactly when :math:`s_\beta > s_\alpha`; at the balanced point (:math:`c = 1`)
+    :math:`\kappa_- = s_\alpha - s_\beta`. A free hidden unit adds :math:`-s_\beta` for every inactive mode, whatever
+    :math:`c`. The smallest eigenvalue is the least of these and 0 (the symmetries of the network give zero modes).
+
+    Parameters
+    ----------
+    s : array_like
+        Singular values of :math:`\Sigma^{31}` (modes indexed as in ``active_modes``).
+    active_modes : sequence of int
+        0-based indices of the learned modes, at most ``n_hidden`` of them.
+    n_hidden : int
+        Hidden width :math:`N_2`.
+    scale : float
+        The rescaling :math:`c > 0` of the fixed point.
+
+    Returns
+    -------
+    float
+        The predicted smallest eigenvalue of the Hessian of :math:`L` in all weights (compare :func:`loss_hessian`).
+
+    References
+    ----------
+    Baldi & Hornik (1989); Saxe, McClelland & Ganguli (2014), §1.2.
+    """
+    s = v.as_float_array(s, "s")
+    n_hidden = v.count(n_hidden, "n_hidden")
+    c2 = v.positive_scalar(scale, "scale") ** 2
+    active_list = list(active_modes)
+    if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in active_list):
+        raise TypeError(f"active_modes must be integer mode indices, got {active_modes}")
+    active = sorted(set(int(a) for a in active_list))
+    if len(active) != len(active_list) or len(active) > n_hidden or any(a < 0 or a >= s.size for a in active):
+        raise ValueError(f"active_modes must be at most {n_hidden} distinct indices in [0, {s.size}), got {active_modes}")
+    inactive = [b for b in range(s.size) if b not in active]
+    candidates = [0.0]
+    for alpha in active:
+        trace = s[alpha] * (c2 + 1 / c2)
+        for beta in inactive:
+            candidates.append(0.5 * (trace - np.sqrt(trace ** 2 - 4 * (s[alpha] ** 2 - s[beta] ** 2))))
+    if len(active) < n_hidden:
+        candidates += [-s[beta] for beta in inactive]
+    return float(min(candidates))

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "class_separation"]
+__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "core_subspace", "class_separation",
+           "layer_separation"]
 
 
 def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -110,6 +111,23 @@ def invariant_bulk(weight, weight0, rank: int, tol: float = 1e-9) -> dict:
             "rank": int(np.sum(dev > tol * s[0]))}
 
 
+def core_subspace(weight, rank: int) -> np.ndarray:
+    r"""Orthonormal basis ``(d, 2r)`` of the right singular vectors of the :math:`2r` singular values outside the bulk.
+
+    As in :func:`invariant_bulk`, the core is the :math:`r` largest and the :math:`r` smallest singular values, and the
+    bulk the :math:`d - 2r` between them. Under the invariant structure (Yaras et al. 2023) this subspace is spanned
+    by the first :math:`2r` columns of :math:`V_l` and does not move during training; compare two of them with
+    ``scipy.linalg.subspace_angles``. It is well defined only while the core values stay apart from the bulk.
+    """
+    w = v.as_float_array(weight, "weight")
+    rank = v.count(rank, "rank")
+    if w.ndim != 2 or 2 * rank > min(w.shape):
+        raise ValueError(f"weight must be a matrix with 2 rank <= min(shape), got shape {w.shape} and rank {rank}")
+    _, _, vt = np.linalg.svd(w)
+    n = min(w.shape)
+    return np.vstack([vt[:rank], vt[n - rank: n]]).T
+
+
 def class_separation(features, labels) -> float:
     r"""Within-class over between-class variability, :math:`D = \operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B`,
     of ``features`` ``(dim, n)`` with integer ``labels`` ``(n,)`` (neural-collapse measure; Yaras et al. 2023, Fig. 5)."""
@@ -129,3 +147,34 @@ def class_separation(features, labels) -> float:
     if between == 0:
         raise ValueError("features have the same mean in every class: the ratio is undefined")
     return float(within / between)
+
+
+def layer_separation(weights, inputs, labels) -> np.ndarray:
+    r""":func:`class_separation` of the inputs and of the features :math:`h_l = W_l\cdots W_1X` after every hidden layer.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_L]``, each ``(..., n_{l+1}, n_l)`` with optional leading run axes; the output layer
+        :math:`W_L` is not used.
+    inputs : array_like
+        :math:`X`, ``(n_0, n)``, one column per sample.
+    labels : array_like
+        ``(n,)`` integer class labels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., L)``: :math:`D_0` (inputs) to :math:`D_{L-1}` (last hidden layer).
+    """
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    x = v.as_float_array(inputs, "inputs")
+    runs = ws[0].shape[:-2]
+    n_runs = int(np.prod(runs))
+    features = np.broadcast_to(x, (n_runs,) + x.shape)
+    out = []
+    for w in [None] + ws[:-1]:
+        if w is not None:
+            features = w.reshape((n_runs,) + w.shape[-2:]) @ features
+        out.append([class_separation(f, labels) for f in features])
+    return np.array(out).T.reshape(runs + (len(ws),))

@@ -10,6 +10,7 @@ matrix itself.
 from __future__ import annotations
 
 import gzip
+import numbers
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,8 +21,9 @@ import torch
 from . import _validation as v
 from .init import random_orthogonal
 
-__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "ClassificationData",
-           "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion", "matrix_completion"]
+__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "whitened_digit_pair",
+           "ClassificationData", "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion",
+           "matrix_completion", "tree_split_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,6 +231,32 @@ def hierarchical_task(levels: int = 5, flip_prob: float = 0.1, n_features: int =
                              name=f"hierarchy ({levels} levels, flip {flip_prob:g}, {n_features} features)")
 
 
+def tree_split_level(levels: int) -> np.ndarray:
+    r"""For the items of :func:`hierarchical_task`, the level of the tree at which each pair of items separates.
+
+    Items are the leaves in tree order (siblings :math:`2k, 2k+1`). Entry :math:`(i, j)` is :math:`k \in 1..` ``levels``
+    when items :math:`i` and :math:`j` share the branch down to level :math:`k - 1` and part at level :math:`k` (1: they
+    lie in different halves of the tree; ``levels``: they are siblings), and 0 on the diagonal.
+
+    Parameters
+    ----------
+    levels : int
+        Depth of the tree (``2**levels`` items).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2**levels, 2**levels)`` integers.
+    """
+    levels = v.count(levels, "levels")
+    if levels > 16:
+        raise ValueError(f"levels must be <= 16 (2**levels items), got {levels}")
+    items = np.arange(2 ** levels)
+    differ = np.bitwise_xor.outer(items, items)
+    highest_bit = np.floor(np.log2(np.maximum(differ, 1))).astype(int) + 1     # bit length of i XOR j
+    return np.where(differ == 0, 0, levels + 1 - highest_bit)
+
+
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
@@ -375,6 +403,56 @@ def mnist_task(n_components: int | None = None, whiten: bool = False, path=None,
         task = Task(sigma11=np.eye(n_components), sigma31=task.sigma31, sigma33_trace=task.sigma33_trace,
                     X=X, Y=Y, name=name)
     return task
+
+
+def whitened_digit_pair(first: int, second: int, n_components: int, path=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Two MNIST digit classes as a two-class mixture :math:`x = y\mu + z` with the data's own statistics.
+
+    The images of ``first`` (label :math:`y = -1`) and ``second`` (:math:`y = +1`) are centred at the midpoint of the
+    two class means, projected on their top ``n_components`` principal components, and whitened with the pooled
+    within-class covariance. Over this population the class means are then exactly :math:`\pm\mu` and the residuals
+    :math:`z = x - y\mu` have second moment :math:`I`: the model of Liao & Couillet (2018) except that :math:`z` is not
+    Gaussian and the two classes need not share a covariance. :math:`\lVert\mu\rVert^2` is the squared Mahalanobis
+    half-distance between the class means.
+
+    Parameters
+    ----------
+    first, second : int
+        The two digits, 0–9, different.
+    n_components : int
+        Number of principal components kept (the dimension :math:`p`).
+    path : str, pathlib.Path or None
+        As in :func:`load_mnist` (``None``: the offline 5,000-image subset, 500 images per digit).
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_components, N)``, one column per image.
+    y : numpy.ndarray
+        ``(N,)`` labels in :math:`\{-1, +1\}`.
+    mean : numpy.ndarray
+        :math:`\mu`, ``(n_components,)``.
+    """
+    for name, digit in (("first", first), ("second", second)):
+        if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) or not 0 <= digit <= 9:
+            raise ValueError(f"{name} must be a digit 0-9, got {digit!r}")
+    if first == second:
+        raise ValueError(f"first and second must be different digits, got {first} twice")
+    images, labels = load_mnist(path)
+    keep = (labels == first) | (labels == second)
+    X, y = images[keep].T, np.where(labels[keep] == second, 1.0, -1.0)
+    n_components = v.count(n_components, "n_components")
+    if n_components >= min(X.shape):
+        raise ValueError(f"n_components must be < {min(X.shape)}, got {n_components}")
+    means = [X[:, y == s].mean(axis=1) for s in (-1.0, 1.0)]
+    X = X - (means[0] + means[1])[:, None] / 2
+    eigenvalues, eigenvectors = np.linalg.eigh(X @ X.T / y.size)
+    X = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_components]].T @ X
+    half = (X[:, y > 0].mean(axis=1) - X[:, y < 0].mean(axis=1)) / 2
+    residual = X - np.outer(half, y)
+    w_eig, w_vec = np.linalg.eigh(residual @ residual.T / y.size)
+    whiten = (w_vec / np.sqrt(w_eig)) @ w_vec.T
+    return whiten @ X, y, whiten @ half
 
 
 @dataclass(frozen=True)

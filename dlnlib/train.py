@@ -29,7 +29,8 @@ from .measure import first_passage_time
 from .networks import _mode_strengths, check_chain
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent"]
+           "settling_rate_scan", "balanced_chain_descent", "ClassifierResult", "minibatch_sgd",
+           "product_gradient_descent", "imbalance_step_change"]
 
 ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
@@ -130,6 +131,15 @@ def _steps_to_loss(t, loss, threshold: float) -> np.ndarray:
     """First time (interpolated) at which ``loss`` falls to ``threshold``; non-finite losses never reach it."""
     neg = np.where(np.isfinite(loss), -loss, -np.finfo(float).max)
     return first_passage_time(t, neg, -threshold)
+
+
+def _settled_time(t, inside) -> np.ndarray:
+    """First recorded time from which ``inside`` (``(..., T)``) holds to the end of the record, provided the record
+    runs at least twice that long; ``inf`` otherwise."""
+    settled = np.flip(np.logical_and.accumulate(np.flip(inside, -1), axis=-1), -1)   # inside from k to the end
+    first = np.argmax(settled, axis=-1)
+    held = settled.any(-1) & (2 * t[first] <= t[-1])
+    return np.where(held, t[first], np.inf)
 
 
 def _freeze_diverged(value: torch.Tensor, rate: torch.Tensor, diverged_at: np.ndarray, step: int):
@@ -379,19 +389,30 @@ class RateScan:
     best_time: float
 
     @classmethod
-    def from_result(cls, result: TrainResult, loss_threshold: float) -> "RateScan":
-        """Scan from a run batched over rates (``result.lr`` 1-D, ``on_divergence="mark"``): time to the threshold."""
+    def from_result(cls, result: TrainResult, loss_threshold: float, stay: bool = False) -> "RateScan":
+        """Scan from a run batched over rates (``result.lr`` 1-D, ``on_divergence="mark"``): time to the threshold.
+
+        With ``stay=False`` the time is the first passage below ``loss_threshold`` (interpolated between records). With
+        ``stay=True`` it is the first recorded step from which the loss *stays* below it, in a run at least twice that
+        long (the rule of :meth:`from_modes`): a lucky dip of an oscillating run does not count.
+        """
         loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
         lrs = np.asarray(_train_result(result).lr, dtype=float)
         if lrs.ndim != 1 or result.diverged_at is None or result.loss.shape != lrs.shape + result.t.shape:
             raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
         diverged = result.diverged_at >= 0
-        times = np.where(diverged, np.inf, _steps_to_loss(result.t, result.loss, loss_threshold))
+        if stay:
+            times = _settled_time(result.t, np.isfinite(result.loss) & (result.loss <= loss_threshold))
+        else:
+            times = _steps_to_loss(result.t, result.loss, loss_threshold)
+        return cls._best(lrs, np.where(diverged, np.inf, times), diverged)
+
+    @classmethod
+    def _best(cls, lrs, times, diverged) -> "RateScan":
         best = int(np.argmin(times))
         reached = np.isfinite(times[best])
         return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
                    best_time=float(times[best]))
-
 
     @classmethod
     def from_modes(cls, result: TrainResult, targets, rel_tol: float = 0.1) -> "RateScan":
@@ -404,7 +425,8 @@ class RateScan:
         does not count. Unlike a loss threshold, this is
         never met by a lucky pass of an oscillating or chaotic run, nor while a weak mode is still on its plateau, so
         the best rate it selects is one at which gradient descent converges. Step counts are recorded steps, not
-        interpolated, so they do not move with round-off unless the run itself does.
+        interpolated, so they do not move with round-off unless the run itself does. Record every step, or at an odd
+        interval: an even one sees only one phase of a period-2 oscillation, which may then look settled.
 
         Parameters
         ----------
@@ -432,16 +454,8 @@ class RateScan:
             raise ValueError(f"rel_tol must be in (0, 1), got {rel_tol}")
         with np.errstate(invalid="ignore"):
             inside = np.all(np.abs(result.modes - targets) <= rel_tol * targets, axis=-1)    # (R, T); NaN -> False
-        # settled[r, k]: inside at every recorded step from k to the end
-        settled = np.flip(np.logical_and.accumulate(np.flip(inside, -1), axis=-1), -1)
-        first = np.argmax(settled, axis=-1)
         diverged = result.diverged_at >= 0
-        held = settled.any(-1) & (2 * result.t[first] <= result.t[-1])
-        times = np.where(held & ~diverged, result.t[first], np.inf)
-        best = int(np.argmin(times))
-        reached = np.isfinite(times[best])
-        return cls(lr=lrs, time=times, diverged=diverged, best_lr=float(lrs[best]) if reached else float("nan"),
-                   best_time=float(times[best]))
+        return cls._best(lrs, np.where(diverged, np.inf, _settled_time(result.t, inside)), diverged)
 
 
 def _train_result(result) -> TrainResult:
@@ -450,12 +464,15 @@ def _train_result(result) -> TrainResult:
     return result
 
 
-def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
-                       activation: str | None = None, device="cpu") -> RateScan:
-    r"""Steps to reach ``loss_threshold`` from the same initial weights at every rate in ``lrs``, in one batched run.
+def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float | None = None, record_every: int = 1,
+                       activation: str | None = None, device="cpu", settle_tol: float | None = None) -> RateScan:
+    r"""Time to criterion from the same initial weights at every rate in ``lrs``, in one batched run.
 
     This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right): all rates train together as
-    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal.
+    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal. The criterion is either a
+    loss threshold (:meth:`RateScan.from_result`) or, with ``settle_tol``, that every mode of the task reaches its
+    singular value to within that relative tolerance and stays there (:meth:`RateScan.from_modes`), which an
+    oscillating or chaotic run cannot meet by a lucky pass.
 
     Parameters
     ----------
@@ -466,12 +483,15 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
         Learning rates (> 0), 1-D.
     steps : int
         Budget of steps per rate.
-    loss_threshold : float
-        Criterion: the first step with loss <= this value.
+    loss_threshold : float or None
+        Criterion: the first step with loss <= this value. Give this or ``settle_tol``.
     record_every : int
-        Resolution of the measured time.
+        Resolution of the measured time (keep it odd with ``settle_tol``, see :meth:`RateScan.from_modes`).
     activation, device
         As in :func:`gradient_descent`.
+    settle_tol : float or None
+        Criterion: the first step from which :math:`|u_\alpha - s_\alpha| \le` ``settle_tol`` :math:`s_\alpha` for
+        every mode :math:`\alpha` (all :math:`\min(n_{\rm in}, n_{\rm out})` of them) for the rest of the run.
 
     Returns
     -------
@@ -480,12 +500,79 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
     lrs = v.positive(lrs, "lrs")
     if lrs.ndim != 1 or lrs.size == 0:
         raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
-    loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+    if (loss_threshold is None) == (settle_tol is None):
+        raise ValueError("give exactly one criterion: loss_threshold or settle_tol")
+    if loss_threshold is not None:
+        loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
     weights = v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)
     batched = [np.repeat(w[None], lrs.size, axis=0) for w in weights]
-    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
-                              activation=activation, device=device, on_divergence="mark")
-    return RateScan.from_result(result, loss_threshold)
+    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every,
+                              n_modes=1 if settle_tol is None else None, activation=activation, device=device,
+                              on_divergence="mark")
+    if settle_tol is None:
+        return RateScan.from_result(result, loss_threshold)
+    return RateScan.from_modes(result, task.singular_values[:result.modes.shape[-1]], rel_tol=settle_tol)
+
+
+def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, loss_threshold: float | None = None,
+                       pilot_steps: int = 50, device="cpu") -> RateScan:
+    r"""Steps until every mode is learned and stays learned, from the same initial weights at every rate in ``lrs``.
+
+    The criterion of :meth:`RateScan.from_modes`: the first step from which :math:`|u_\alpha - s_\alpha| \le
+    \epsilon\,s_\alpha` for every mode of the task (``task.singular_values``), held to the end of a run at least
+    twice as long. For a task whose input is not white the modes do not end at :math:`s_\alpha`; give
+    ``loss_threshold`` instead, and the criterion is that the loss stays below it (:meth:`RateScan.from_result` with
+    ``stay=True``). Runs that only pass near the target (oscillating or chaotic ones at the edge of stability) never
+    count, so the best rate is one at which gradient descent converges, and its time does not hinge on round-off.
+    A short pilot run first drops the rates that diverge within ``pilot_steps`` (they could not count either), so
+    that a grid of absolute rates wide enough for every depth costs little more than its stable part.
+
+    Parameters
+    ----------
+    weights : list of arrays
+        One network's initial weights (no run axis); each rate starts from a copy.
+    task : dlnlib.tasks.Task
+        With :math:`\Sigma^{11} = I` the modes' targets are the singular values of :math:`\Sigma^{31}`.
+    lrs : array_like
+        Learning rates (> 0), 1-D.
+    steps : int
+        Budget per rate: times up to ``steps / 2`` can be measured.
+    rel_tol : float
+        :math:`\epsilon` in (0, 1).
+    loss_threshold : float or None
+        If given, the criterion is the loss staying at or below this value (``rel_tol`` is then unused).
+    pilot_steps : int
+        Length of the pilot run (0: none).
+    device : str or torch.device
+
+    Returns
+    -------
+    RateScan
+        ``time`` in recorded steps (exact integers), ``inf`` where a run diverged or did not settle for long enough.
+    """
+    lrs = v.positive(lrs, "lrs")
+    if lrs.ndim != 1 or lrs.size == 0:
+        raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
+    steps = v.count(steps, "steps")
+    pilot_steps = v.count(pilot_steps, "pilot_steps", minimum=0)
+    if any(tuple(w.shape[:-2]) for w in weights):
+        raise ValueError("settling_rate_scan takes one network's weights, without a run axis")
+
+    def run(rates, n_steps, record_every):
+        batched = [np.repeat(v.as_float_array(w, "weights")[None], rates.size, axis=0) for w in weights]
+        return gradient_descent(batched, task, lr=rates, steps=n_steps, record_every=record_every, device=device,
+                                n_modes=1 if loss_threshold is not None else None, on_divergence="mark")
+
+    keep = np.ones(lrs.size, dtype=bool)
+    if pilot_steps:
+        keep = run(lrs, pilot_steps, pilot_steps).diverged_at < 0
+    time, diverged = np.full(lrs.size, np.inf), ~keep
+    if keep.any():
+        result = run(lrs[keep], steps, 1)
+        scan = (RateScan.from_modes(result, task.singular_values, rel_tol=rel_tol) if loss_threshold is None
+                else RateScan.from_result(result, loss_threshold, stay=True))
+        time[keep], diverged[keep] = scan.time, scan.diverged
+    return RateScan._best(lrs, time, diverged)
 
 
 def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int = 1) -> TrainResult:
@@ -733,7 +820,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
 
 
 def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 1, record_products: bool = False,
-                             factor_lr=None, device="cpu") -> TrainResult:
+                             factor_lr=None, device="cpu", stop_loss: float | None = None) -> TrainResult:
     r"""Gradient descent on the factors of :math:`W = W_D\cdots W_1` for any differentiable loss of the product.
 
     :math:`W_l \leftarrow W_l - \lambda\,\partial L(W_D\cdots W_1)/\partial W_l` in float64 with torch autograd. This is
@@ -758,11 +845,16 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         ``factor_lr[l] * lr``, the discriminative rate :math:`\gamma\eta` of Yaras et al. (2023). The second form
         gives every run its own multipliers. A factor whose multipliers are all 0 is frozen and gets no gradient.
     device : str or torch.device
+    stop_loss : float, optional
+        Stop at the first step at which some run's loss is at or below this value (that step is recorded): a single run
+        stops when it has converged to the tolerance; a batch of rates stops when its fastest rate has, so that every
+        arm of a comparison can get the same budget ``steps`` and stop at the same loss.
 
     Returns
     -------
     TrainResult
-        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty.
+        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty. With
+        ``stop_loss``, ``t`` ends at the step where training stopped.
     """
     ws = v.chain(weights)
     loss = v.function(loss, "loss")
@@ -771,6 +863,8 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     record_products = v.flag(record_products, "record_products")
     device = v.device(device)
     lr_arr = v.positive(lr, "lr")
+    if stop_loss is not None:
+        stop_loss = v.positive_scalar(stop_loss, "stop_loss")
     ws = [torch.tensor(w, dtype=torch.float64, device=device) for w in ws]
     runs = tuple(ws[0].shape[:-2])
     lr_runs = v.per_run(lr_arr, runs, "lr")
@@ -792,7 +886,7 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
     diverged_at = np.full(runs, -1)
-    losses, products = [], []
+    losses, products, recorded = [], [], []
     for k in range(steps + 1):
         product = ws[0]
         for w in ws[1:]:
@@ -803,11 +897,13 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         if k == 0 and tuple(value.shape) != runs:
             raise ValueError(f"loss must return one value per run, shape {runs}, got {tuple(value.shape)}")
         finite, rate = _freeze_diverged(value, rate, diverged_at, k)
-        if k in record:
+        converged = stop_loss is not None and bool(torch.any(finite & (value <= stop_loss)))
+        if k in record or converged:
+            recorded.append(k)
             losses.append(np.where(diverged_at >= 0, np.inf, value.detach().cpu().numpy()))
             if record_products:
                 products.append(product.detach().cpu().numpy())
-        if k == steps:
+        if k == steps or converged:
             break
         if not trained:
             continue
@@ -816,7 +912,40 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
             for l, g in zip(trained, grads):
                 step = (factor_rate[l] * rate).reshape(runs + (1, 1))
                 ws[l] -= step * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
-    return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
+    return TrainResult(t=np.array(recorded, dtype=float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
                        weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                        weight_history=[np.array(products)] if record_products else None, diverged_at=diverged_at)
+
+
+def imbalance_step_change(weights, task, lr):
+    r"""Exact change of the conserved imbalances in one step of gradient descent on a linear network.
+
+    Gradient flow conserves :math:`M_l = W_{l+1}^TW_{l+1} - W_lW_l^T` (:func:`dlnlib.networks.imbalance`). A step
+    :math:`W_l \leftarrow W_l + \lambda G_l` with :math:`G_l = -\partial L/\partial W_l` changes it by
+
+    .. math:: M_l' - M_l = \lambda^2\big(G_{l+1}^TG_{l+1} - G_lG_l^T\big),
+
+    because the terms linear in :math:`\lambda` cancel (that cancellation is the conservation law). Summed over a run
+    of :math:`T/\lambda` steps this is :math:`O(\lambda)`: to first order
+    :math:`\lambda^2\int_0^T (G_{l+1}^TG_{l+1} - G_lG_l^T)\,dt` along the gradient flow (:math:`t` in steps).
+
+    Parameters
+    ----------
+    weights : list of NumPy arrays
+        ``[W_1, ..., W_D]``; leading axes (runs, or recorded times of a ``weight_history``) are kept.
+    task : dlnlib.tasks.Task
+    lr : float
+        Learning rate :math:`\lambda` (> 0).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``depth - 1`` matrices ``(..., n_l, n_l)``, in the order of :func:`dlnlib.networks.imbalance`.
+    """
+    check_chain(weights, task.n_in, task.n_out)
+    lr = v.positive_scalar(lr, "lr")
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
+    _, _, grads = _linear_quantities(ws, task.sigma11, task.sigma31, task.sigma33_trace, whitened)
+    return [lr ** 2 * (g_next.mT @ g_next - g @ g.mT) for g, g_next in zip(grads[:-1], grads[1:])]

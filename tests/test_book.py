@@ -17,7 +17,7 @@ import setup_cell  # noqa: E402
 
 # Our internal notes (the paper digests, the numbered claims and the course's list of targets) are not the reader's:
 # the book cites the papers' equations, figures and sections instead.
-INTERNAL_NOTES = re.compile(r"\b[Dd]igests?\b|\b[Cc]laims?\s+(?:\d+[a-z]?|[A-Z])\b|\b[Tt]argets\b")
+INTERNAL_NOTES = re.compile(r"\b[Dd]igests?\b|\b[Cc]laims?\s+(?:\d+[a-z]?|[A-Z])\b|\b[Tt]argets(?:\.md\b|:)|\bcourse targets\b")
 TEXT_MIME = ("text/plain", "text/html", "text/markdown", "text/latex")
 # Pages written by _ext/ when the book is built: from the chapters' check lines (checked with the chapters) and from
 # dlnlib's docstrings, where "targets" is the regression term (RateScan.from_modes(targets)), not our notes.
@@ -111,9 +111,10 @@ def test_book_pages_never_mention_internal_notes():
 
 
 def test_internal_notes_pattern():
-    for text in ("see the digest", "Claim 3 holds", "claim 2b", "claims A and B", "the course targets", "Targets: 2"):
+    for text in ("see the digest", "Claim 3 holds", "claim 2b", "claims A and B", "the course targets", "Targets: 2", "see targets.md"):
         assert INTERNAL_NOTES.search(text), text
-    for text in ("a claim that holds", "the target output", "claims of the paper", "digestible"):
+    for text in ("a claim that holds", "the target output", "claims of the paper", "digestible",
+                 "the residuals are the targets", "double the targets, y -> 2y"):
         assert not INTERNAL_NOTES.search(text), text
 
 

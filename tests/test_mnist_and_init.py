@@ -83,6 +83,22 @@ def test_offline_mnist_subset_and_whitened_pca():
         tasks.load_mnist(split="test")
 
 
+def test_whitened_digit_pair_has_class_means_plus_minus_mu_and_white_residuals():
+    X, y, mu = tasks.whitened_digit_pair(3, 5, 30)
+    assert X.shape == (30, 1000) and sorted(set(y.tolist())) == [-1.0, 1.0] and np.sum(y > 0) == 500
+    np.testing.assert_allclose(X[:, y > 0].mean(axis=1), mu, atol=1e-12)
+    np.testing.assert_allclose(X[:, y < 0].mean(axis=1), -mu, atol=1e-12)
+    residual = X - np.outer(mu, y)
+    np.testing.assert_allclose(residual @ residual.T / y.size, np.eye(30), atol=1e-10)
+    # whitening with the pooled covariance makes |mu|^2 the Mahalanobis half-distance: more components, larger
+    fewer = tasks.whitened_digit_pair(3, 5, 10)[2]
+    assert fewer @ fewer < mu @ mu
+    with pytest.raises(ValueError, match="different"):
+        tasks.whitened_digit_pair(4, 4, 10)
+    with pytest.raises(ValueError, match="second"):
+        tasks.whitened_digit_pair(4, 10, 10)
+
+
 def test_scaled_gaussian_and_orthogonal_initialisers():
     widths = [30, 50, 50, 10]
     ws = init.scaled_gaussian(widths, gain=2.0, n_runs=200, seed=0)
@@ -124,6 +140,45 @@ def test_greedy_pretraining_learns_principal_components():
     with pytest.raises(ValueError, match="hidden layer"):
         init.greedy_pretraining(task, [6, 2], lr=0.05, steps=10)
 
+
+
+def test_least_squares_top_is_the_best_read_out_of_the_hidden_layer():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((6, 50)) * np.linspace(0.5, 2.0, 6)[:, None]
+    task = tasks.Task.from_samples(X, rng.standard_normal((3, 6)) @ X + 0.3 * rng.standard_normal((3, 50)))
+    weights = init.gaussian([6, 4, 4, 3], 0.5, seed=3)
+    fitted = init.least_squares_top(weights, task)
+    np.testing.assert_array_equal(fitted[0], weights[0])
+    hidden = weights[1] @ weights[0] @ X
+    reference = np.linalg.lstsq(hidden.T, task.Y.T, rcond=None)[0].T      # regression on the samples themselves
+    np.testing.assert_allclose(fitted[-1], reference, rtol=1e-9, atol=1e-12)
+    # the gradient with respect to the top layer vanishes there, and any other top layer does worse
+    product = fitted[2] @ fitted[1] @ fitted[0]
+    np.testing.assert_allclose((task.sigma31 - product @ task.sigma11) @ (weights[1] @ weights[0]).T, 0.0, atol=1e-9)
+    assert task.loss(product) < task.loss((fitted[2] + 0.01) @ fitted[1] @ fitted[0])
+    with pytest.raises(ValueError, match="singular"):
+        init.least_squares_top([np.zeros((4, 6)), np.zeros((3, 4))], task)
+    with pytest.raises(ValueError, match="two weight matrices"):
+        init.least_squares_top([np.zeros((3, 6))], task)
+
+
+def test_principal_component_consistency_separates_its_two_parts():
+    rng = np.random.default_rng(4)
+    q = init.random_orthogonal(8, seed=rng)
+    sigma11 = q @ np.diag([5.0, 4.0, 3.0, 2.0, 1.0, 0.5, 0.3, 0.1]) @ q.T
+    assert init.principal_component_consistency(sigma11, q[:, [0, 2, 5]]) == pytest.approx((0.0, 0.0), abs=1e-12)
+    rotated = q[:, :3] @ init.random_orthogonal(3, seed=rng)          # same span, not the principal axes
+    off, leak = init.principal_component_consistency(sigma11, rotated)
+    assert off > 0.05 and leak == pytest.approx(0.0, abs=1e-12)
+    mixed = q[:, :3].copy()
+    mixed[:, 2] = (q[:, 2] + q[:, 7]) / np.sqrt(2)                   # pairs the 3rd axis with a direction outside
+    off, leak = init.principal_component_consistency(sigma11, mixed)
+    core = mixed.T @ sigma11 @ mixed                                 # diagonal, yet the span is not invariant
+    assert off == pytest.approx(0.0, abs=1e-12) and np.allclose(core, np.diag(np.diag(core)))
+    image = sigma11 @ mixed
+    assert leak == pytest.approx((3.0 - 0.1) / 2 / np.linalg.norm(image), rel=1e-9)     # residual (3 - 0.1)/2 (q_3 - q_8)/sqrt 2
+    with pytest.raises(ValueError, match="orthonormal"):
+        init.principal_component_consistency(sigma11, 2 * q[:, :2])
 
 def test_mnist_classification_subset_split_and_scaling():
     data = tasks.mnist_classification(n_test=1000, seed=0)

@@ -227,6 +227,18 @@ def test_learning_rate_scan_finds_interior_optimum_and_marks_divergence():
     assert run.loss[-1] <= threshold < run.loss[-2]
 
 
+def test_learning_rate_scan_settled_criterion_matches_the_scalar_chains():
+    """From a decoupled start the full matrices settle at the same recorded step as the scalar chains, rate by rate."""
+    s, depth = np.array([4.0, 2.0, 1.0]), 4
+    task = tasks.svd_task(s, 5, 3, seed=1)
+    w0 = init.decoupled(task, [5, 6, 6, 6, 3], 1e-2, seed=2)
+    lrs = np.array([1.0, 1.8, 2.02, 2.5, 4.0]) / theory.hessian_top_eigenvalue(4.0, depth)
+    scan = train.learning_rate_scan(w0, task, lrs, steps=3000, settle_tol=0.1, record_every=3)
+    chains = train.RateScan.from_modes(train.balanced_chain_descent(s, 1e-2, depth, lrs, 3000, record_every=3), s, 0.1)
+    np.testing.assert_array_equal(scan.time, chains.time)
+    assert np.all(np.isfinite(scan.time[:3])) and np.all(np.isinf(scan.time[3:])) and scan.best_lr == lrs[2]
+
+
 def test_learning_rate_scan_bad_input():
     task = tasks.svd_task([1.0], 2, 2, seed=0)
     w_batched = init.gaussian([2, 2, 2], 0.1, n_runs=2, seed=0)
@@ -234,6 +246,10 @@ def test_learning_rate_scan_bad_input():
         train.learning_rate_scan(w_batched, task, [0.1], steps=5, loss_threshold=0.1)
     with pytest.raises(ValueError, match="lrs must be > 0"):
         train.learning_rate_scan([w[0] for w in w_batched], task, [0.1, -1.0], steps=5, loss_threshold=0.1)
+    with pytest.raises(ValueError, match="exactly one criterion"):
+        train.learning_rate_scan([w[0] for w in w_batched], task, [0.1], steps=5)
+    with pytest.raises(ValueError, match="exactly one criterion"):
+        train.learning_rate_scan([w[0] for w in w_batched], task, [0.1], steps=5, loss_threshold=0.1, settle_tol=0.1)
 
 
 def test_balanced_chain_descent_equals_full_matrix_descent_from_decoupled_start():
@@ -311,3 +327,55 @@ def test_scan_from_modes_requires_every_mode_to_settle():
         train.RateScan.from_modes(result, [4.0], rel_tol=0.1)
     with pytest.raises(ValueError, match="rel_tol"):
         train.RateScan.from_modes(result, s, rel_tol=1.5)
+
+
+def test_settling_rate_scan_matches_from_modes_and_prunes_only_diverging_rates():
+    # Depth 4 from orthogonal weights on a whitened task: the pilot drops the rates that blow up, and every other rate
+    # gets the time that RateScan.from_modes gives for the full batch.
+    task = tasks.svd_task([4.0, 2.0, 1.0], 5, 3, seed=1)
+    widths = [5, 6, 6, 6, 3]
+    w0 = init.orthogonal(widths, seed=2)
+    lam1 = theory.hessian_top_eigenvalue(4.0, 4)
+    lrs = np.array([0.3, 0.8, 1.5, 6.0, 20.0]) / lam1
+    scan = train.settling_rate_scan(w0, task, lrs, steps=1500, rel_tol=0.1, pilot_steps=20)
+    full = train.gradient_descent(init.stack_runs([w0] * lrs.size), task, lr=lrs, steps=1500, on_divergence="mark")
+    reference = train.RateScan.from_modes(full, task.singular_values, rel_tol=0.1)
+    np.testing.assert_array_equal(scan.time, reference.time)
+    assert scan.best_lr == reference.best_lr == lrs[2] and np.all(np.isfinite(scan.time[:3]))
+    assert scan.diverged[3:].all() and not scan.diverged[:3].any()
+    assert scan.time[2] < scan.time[1] < scan.time[0]
+    with pytest.raises(ValueError, match="without a run axis"):
+        train.settling_rate_scan(init.stack_runs([w0] * 2), task, lrs, steps=10)
+    with pytest.raises(ValueError, match="lrs"):
+        train.settling_rate_scan(w0, task, [[0.1]], steps=10)
+
+
+def test_loss_criterion_that_must_stay_ignores_lucky_dips():
+    # Depth 3, modes s = 4 and 1: at lr * lambda_1 = 2.8 the strong mode oscillates, and its loss dips below 1 % of the
+    # start long before it settles, if ever; with stay=True only a loss that remains below counts.
+    s, depth = np.array([4.0, 1.0]), 3
+    lrs = np.array([0.5, 1.0, 1.8, 2.8]) / theory.hessian_top_eigenvalue(4.0, depth)
+    result = train.balanced_chain_descent(s, 1e-2, depth, lrs, 4000)
+    threshold = 0.01 * result.loss[0, 0]
+    passage = train.RateScan.from_result(result, threshold)
+    staying = train.RateScan.from_result(result, threshold, stay=True)
+    for r in range(lrs.size):
+        below = result.loss[r] <= threshold
+        ok = [bool(np.all(below[k:])) for k in range(result.t.size)]
+        expected = result.t[ok.index(True)] if any(ok) and 2 * result.t[ok.index(True)] <= 4000 else np.inf
+        assert staying.time[r] == expected
+    assert passage.best_lr == lrs[3] and np.isinf(staying.time[3])
+    assert staying.best_lr == lrs[2] and np.all(staying.time[:3] >= passage.time[:3])
+
+
+def test_settling_rate_scan_with_a_loss_threshold_on_a_correlated_task():
+    task = _correlated_task()
+    w0 = init.gaussian([6, 4, 3, 5], 0.3, seed=1)
+    floor = task.loss(task.sigma31 @ np.linalg.inv(task.sigma11))
+    threshold = floor + 0.05 * (task.loss(np.zeros((5, 6))) - floor)
+    lrs = np.geomspace(1e-4, 1e-1, 7)
+    scan = train.settling_rate_scan(w0, task, lrs, steps=2000, loss_threshold=threshold, pilot_steps=20)
+    full = train.gradient_descent(init.stack_runs([w0] * lrs.size), task, lr=lrs, steps=2000, n_modes=1,
+                                  on_divergence="mark")
+    np.testing.assert_array_equal(scan.time, train.RateScan.from_result(full, threshold, stay=True).time)
+    assert np.isfinite(scan.best_time) and scan.diverged[-1]
