@@ -19,7 +19,8 @@ Usage::
 Set A is the first set, written before the tests were improved; set B is the fresh set, written afterwards and never
 used to tune the tests (see the report of issue 19). Set C is a second fresh set (67 mutants over every module, the
 private validators included), written after a review of every public function had added the tests it found missing,
-and committed before it was first run.
+and committed before it was first run. Set D (39 mutants) covers the public functions that main added after set C
+(chapters 1-5 and 8-11); it too was committed before its first run.
 """
 from __future__ import annotations
 
@@ -164,7 +165,7 @@ MUTANTS = [
      "summary: counts every check as passed"),
     # --------------------------------------------------------------------------------------------- spectra
     ("A", "spectra", "x, y = (1 + 1 / n) * x + y, y + 2 * x / n ** 2", "x, y = (1 + 1 / n) * x + y, y + x / n ** 2",
-     "gaussian_product_fourth_moment: Wick term halved"),
+     "gaussian_product_moments: Wick term halved"),
     ("A", "spectra", "return (sigma_w2 * mu1) ** depth,", "return (sigma_w2 * mu1) ** (depth + 1),",
      "jacobian_spectrum_moments: m1 exponent L+1"),
     ("A", "spectra", "return float(lam.var() / lam.mean() ** 2)", "return float(lam.var() / lam.mean())",
@@ -515,6 +516,88 @@ MUTANTS = [
     ("C", "_validation", "    if np.any(arr <= 0):", "    if np.any(arr < 0):", "positive: accepts 0"),
     ("C", "_validation", "below = x <= high if closed in (\"both\", \"right\") else x < high",
      "below = x <= high if closed in (\"both\", \"left\") else x < high", "in_interval: upper end read from the left flag"),
+    # ======================================================================================================================
+    # set D: the public functions that main added after set C was written (chapters 1-5, 8-11), written before its
+    # first run
+    # ---------------------------------------------------------------------------------------------------------- theory
+    ("D", "theory", "across = u_power * (s - u) / tau", "across = u_power * (u - s) / tau",
+     "balanced_chain_hessian: sign of lambda_perp"),
+    ("D", "theory", "along = ((2 * depth - 1) * u - (depth - 1) * s) * u_power / tau",
+     "along = ((2 * depth - 1) * u - depth * s) * u_power / tau", "balanced_chain_hessian: D s for (D - 1) s in lambda_par"),
+    ("D", "theory", "step = rate / depth", "step = rate", "two_cycle: map without the 1/D of lambda_1"),
+    ("D", "theory", "return float(low ** depth), float(f(low) ** depth)", "return float(low), float(f(low))",
+     "two_cycle: returns the factor b, not the strength u/s = b^D"),
+    ("D", "theory", "return max(1.0 - low, high - 1.0) - rel_tol", "return (high - low) - rel_tol",
+     "two_cycle_band_edge: orbit width for the deviation from s"),
+    ("D", "theory", "return 0.5 * n_hidden * std ** 2", "return 0.25 * n_hidden * std ** 2",
+     "effective_initial_strength: N2 sigma^2 / 4"),
+    ("D", "theory", "return np.log((4 * s * u + m2", "return np.log((2 * s * u + m2",
+     "imbalanced_learning_time: 2 s u for 4 s u in the antiderivative"),
+    ("D", "theory", "root = np.sqrt(m2 + 4 * s ** 2)", "root = np.sqrt(m2 + s ** 2)",
+     "imbalanced_learning_time: R = sqrt(m^2 + s^2)"),
+    # -------------------------------------------------------------------------------------------------------- networks
+    ("D", "networks", "return (w21 @ vv[:, :r]).swapaxes(-1, -2), u[:, :r].T @ w32",
+     "return u[:, :r].T @ w32, (w21 @ vv[:, :r]).swapaxes(-1, -2)", "mode_vectors: a and b swapped"),
+    ("D", "networks", "return 0.25 * np.sum(p * p, axis=-1)", "return 0.5 * np.sum(p * p, axis=-1)",
+     "effective_initial_strengths (no competition): |a + b|^2 / 2"),
+    ("D", "networks", "p = a + b ", "p = a - b ", "effective_initial_strengths: the decaying combination a - b"),
+    ("D", "networks", "np.linalg.qr(p.swapaxes(-1, -2), mode=\"r\")", "np.linalg.qr(p, mode=\"r\")",
+     "effective_initial_strengths: QR of the modes' matrix instead of its transpose"),
+    # ------------------------------------------------------------------------------------------------------------ init
+    ("D", "init", "covariance = hidden @ task.sigma11 @ hidden.T", "covariance = hidden @ hidden.T",
+     "least_squares_top: hidden covariance assumes whitened inputs"),
+    ("D", "init", "np.linalg.norm(image - frame @ core) / np.linalg.norm(image)", "np.linalg.norm(image - frame @ core)",
+     "principal_component_consistency: residual not relative"),
+    # ------------------------------------------------------------------------------------------------------- landscape
+    ("D", "landscape", "candidates += [-s[beta] for beta in inactive]", "candidates += [-s[beta] ** 2 for beta in inactive]",
+     "fixed_point_min_eigenvalue: -s_beta^2 for a free hidden unit"),
+    ("D", "landscape", "candidates.append(0.5 * (trace - np.sqrt(", "candidates.append(0.5 * (trace + np.sqrt(",
+     "fixed_point_min_eigenvalue: the larger root of the 2x2 block"),
+    # --------------------------------------------------------------------------------------------------------- measure
+    ("D", "measure", "unit = h / norms[..., None, :]", "unit = h / np.linalg.norm(h)",
+     "representational_similarity: one global norm instead of per item"),
+    # ------------------------------------------------------------------------------------------------------- parsimony
+    ("D", "parsimony", "np.vstack([vt[:rank], vt[n - rank: n]]).T", "np.vstack([vt[:rank], vt[-rank:]]).T",
+     "core_subspace: last rows of V^T (null space) for the smallest singular directions"),
+    ("D", "parsimony", "for w in [None] + ws[:-1]:", "for w in ws:", "layer_separation: starts after the first layer, not at the input"),
+    # ----------------------------------------------------------------------------------------------------------- tasks
+    ("D", "tasks", "levels + 1 - highest_bit", "levels - highest_bit", "tree_split_level: off by one"),
+    ("D", "tasks", "whiten = (w_vec / np.sqrt(w_eig)) @ w_vec.T", "whiten = (w_vec / w_eig) @ w_vec.T",
+     "whitened_digit_pair: divides by the variance"),
+    ("D", "tasks", "half = (X[:, y > 0].mean(axis=1) - X[:, y < 0].mean(axis=1)) / 2",
+     "half = X[:, y > 0].mean(axis=1) - X[:, y < 0].mean(axis=1)", "whitened_digit_pair: mu the full difference of class means"),
+    # ----------------------------------------------------------------------------------------------------------- train
+    ("D", "train", "return [lr ** 2 * (g_next.mT @ g_next - g @ g.mT)", "return [lr * (g_next.mT @ g_next - g @ g.mT)",
+     "imbalance_step_change: lr for lr^2"),
+    ("D", "train", "result = run(lrs[keep], steps, 1)", "result = run(lrs[keep], steps, 2)",
+     "settling_rate_scan: recorded every second step (sees one phase of a 2-cycle)"),
+    ("D", "train", "RateScan.from_result(result, loss_threshold, stay=True)", "RateScan.from_result(result, loss_threshold)",
+     "settling_rate_scan (loss threshold): first passage instead of staying below"),
+    # ------------------------------------------------------------------------------------------------- learning_curves
+    ("D", "learning_curves", "return _error(w @ mean, np.sum(w ** 2, axis=-1))",
+     "return _error(w @ mean, np.sqrt(np.sum(w ** 2, axis=-1)))", "mixture_error: |w| for |w|^2"),
+    ("D", "learning_curves", "(2 * np.pi * c * safe)", "(2 * np.pi * safe)", "marchenko_pastur_density: without the 1/c"),
+    ("D", "learning_curves", "if m2 ** 2 > c else", "if m2 > c else", "isolated_eigenvalue: threshold |mu|^2 > c"),
+    # --------------------------------------------------------------------------------------------------------- spectra
+    ("D", "spectra", "yield q * torch.sgn(", "yield q * torch.abs(", "random_factors: orthogonal without the Haar sign"),
+    ("D", "spectra", "yield g / np.sqrt(n)", "yield g / n", "random_factors: variance 1/N^2"),
+    ("D", "spectra", "log_sigma = 0.5 * ((L + 1) * lsl1 - ls1 - L * lsl)", "log_sigma = (L + 1) * lsl1 - ls1 - L * lsl",
+     "fuss_catalan_log_sigma_density: ln sigma^2 for ln sigma"),
+    ("D", "spectra", "above = log_sigma >= np.log(sigma)", "above = log_sigma >= np.log(sigma ** 2)",
+     "fuss_catalan_fraction_below: compares with sigma^2"),
+    ("D", "spectra", "k = (n - np.arange(n)) / 2.0", "k = (n - np.arange(n) + 1) / 2.0",
+     "gaussian_product_lyapunov_exponents: chi-square degrees of freedom off by one"),
+    ("D", "spectra", "float(2 * n_factors * mu.mean())", "float(n_factors * mu.mean())",
+     "gaussian_product_mean_log_sigma2: mean of ln sigma for ln sigma^2"),
+    ("D", "spectra", "float(2 * np.sqrt(n_factors * var.sum()) / n)", "float(2 * np.sqrt(n_factors * var.sum() / n))",
+     "gaussian_product_mean_log_sigma2: spread over sqrt(N) for N"),
+    ("D", "spectra", "/ np.sqrt(n_factors * var)", "/ (n_factors * var)", "gaussian_product_log_sigma_density: z over the variance"),
+    ("D", "spectra", "min(half_width / np.cos(th), 1.0)", "min(half_width * np.cos(th), 1.0)",
+     "product_eigenvalue_fraction_in_box: box radius h cos(theta)"),
+    ("D", "spectra", "a = torch.gather(block @ q, -1, order[..., None, :].expand(block.shape))", "a = block @ q",
+     "product_log_singular_values: columns not pivoted with the sorted scales"),
+    ("D", "spectra", "extras.append(q @ (torch.exp(log_d)[..., :, None] * y))", "extras.append(q @ y)",
+     "product_log_singular_values: returned product without the scales"),
 ]
 
 

@@ -460,7 +460,7 @@ spec("spectra", spectra.fuss_catalan_moment, dict(k=[0, 1, 2], n_factors=2),
 spec("spectra", spectra.fuss_catalan_edge, dict(n_factors=2), n_factors="count")
 spec("spectra", spectra.fuss_catalan_density, dict(n_factors=2, n_points=20), n_factors="count",
      n_points=("count", [("2", 2)]))
-spec("spectra", spectra.gaussian_product_fourth_moment, dict(n=10, n_factors=3), n="count", n_factors="count")
+spec("spectra", spectra.gaussian_product_moments, dict(n=10, n_factors=3), n="count", n_factors="count")
 spec("spectra", spectra.product_eigenvalue_fraction_within, dict(r=[0.1, 2.0], n_factors=3),
      r=[("-0.1", -0.1), ("[0.1, nan]", [0.1, NAN]), ("'1'", "1"), ("1j", 1j), ("None", None), ("True", True)],
      n_factors="count")
@@ -879,7 +879,7 @@ edge("spectra", "Fuss-Catalan moments 1, 1, L + 1", lambda: spectra.fuss_catalan
 edge("spectra", "Fuss-Catalan edge for L = 1 is 4", lambda: spectra.fuss_catalan_edge(1), close(4.0))
 edge("spectra", "Fuss-Catalan density integrates to 1",
      lambda: spectra.fuss_catalan_density(2, 20000), lambda xd: abs(np.trapezoid(xd[1], xd[0]) - 1) < 2e-2)
-edge("spectra", "fourth moment at L = 1 is 2 + 1/N", lambda: spectra.gaussian_product_fourth_moment(10, 1),
+edge("spectra", "fourth moment at L = 1 is 2 + 1/N", lambda: spectra.gaussian_product_moments(10, 1)[0],
      close(2.1))
 edge("spectra", "eigenvalue fraction within 0 is 0 and within 2 is 1",
      lambda: spectra.product_eigenvalue_fraction_within([0.0, 2.0], 4), close([0.0, 1.0]))

@@ -105,10 +105,13 @@ def test_cnn_mode_depth_scales_of_every_mode(profile):
 
 # --- spectra ---------------------------------------------------------------------------------------------------------
 
-def test_fourth_moment_of_scalar_gaussian_products_is_three_to_the_l():
-    """N = 1: sigma^4 = prod g_l^4 with E g^4 = 3, so the exact finite-N recursion must give 3^L."""
+def test_moments_of_scalar_gaussian_products_are_powers_of_three():
+    """N = 1: sigma^2 = prod g_l^2 with E g^2 = 1 and E g^4 = 3, so the exact finite-N recursion must give
+    E sigma^4 = 3^L and Var sigma^2 = 3^L - 1."""
     for n_factors in (1, 2, 3, 6):
-        assert spectra.gaussian_product_fourth_moment(1, n_factors) == pytest.approx(3.0 ** n_factors, rel=1e-13)
+        mean_sigma4, sd_sigma2 = spectra.gaussian_product_moments(1, n_factors)
+        assert mean_sigma4 == pytest.approx(3.0 ** n_factors, rel=1e-13)
+        assert sd_sigma2 == pytest.approx(np.sqrt(3.0 ** n_factors - 1), rel=1e-13)
 
 
 def test_normalized_variance_exact_small_case():
