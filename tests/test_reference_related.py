@@ -192,3 +192,18 @@ def test_deterministic_variance_with_ridge_while_the_null_space_decays():
         X, y = lc.gaussian_mixture(mean, n, rng)
         V.append(np.sum(lc.gd_trajectory(X, y, w0, lr, [t], gamma) ** 2))
     assert np.mean(V) == pytest.approx(lc.deterministic_errors([t], p / n, m2, sigma2, lr, gamma)["V"][0], rel=0.15)
+
+
+# --- added after the first run of mutant set D, for its survivors (issue 19) -------------------------------------------
+
+def test_core_subspace_of_a_wide_matrix_ignores_its_null_space():
+    """W (6, 10) = U diag(s) V[:, :6]^T with s = 2, 1.5, 0.7, 0.7, 0.2, 0.1: the core for r = 2 is spanned by
+    V[:, [0, 1, 4, 5]] (the two largest and the two smallest of the six singular values), not by the four directions
+    of the null space V[:, 6:] (those are at a right angle to it)."""
+    from scipy.linalg import subspace_angles
+    rng = np.random.default_rng(3)
+    U, V = np.linalg.qr(rng.standard_normal((6, 6)))[0], np.linalg.qr(rng.standard_normal((10, 10)))[0]
+    s = np.array([2.0, 1.5, 0.7, 0.7, 0.2, 0.1])
+    core = parsimony.core_subspace((U * s) @ V[:, :6].T, 2)
+    np.testing.assert_allclose(core.T @ core, np.eye(4), atol=1e-12)
+    assert np.max(subspace_angles(core, V[:, [0, 1, 4, 5]])) < 1e-10
