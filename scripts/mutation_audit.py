@@ -437,7 +437,8 @@ MUTANTS = [
     ("C", "landscape", "np.exp(-np.logaddexp(0.0, Y * (W @ X)))", "np.exp(-np.logaddexp(0.0, -Y * (W @ X)))",
      "matrix_loss logistic: gradient with the sigmoid of the wrong sign"),
     ("C", "landscape", "zero = np.sum(np.abs(self.eigenvalues) <= eigenvalue_tol, axis=1)",
-     "zero = np.sum(self.eigenvalues <= eigenvalue_tol, axis=1)", "is_local_minimum: negative eigenvalues counted as zero modes"),
+     "zero = np.sum(self.eigenvalues <= eigenvalue_tol, axis=1)", "is_local_minimum: negative eigenvalues counted as zero modes"
+     " (equivalent: eigenvalues[:, 0] > -tol already rejects every start with one below -tol)"),
     ("C", "landscape", "symmetry_dim=sum(w * w for w in widths[1:-1])", "symmetry_dim=sum(w for w in widths[1:-1])",
      "search_local_minima: symmetry dimension n_l instead of n_l^2"),
     # ---------------------------------------------------------------------------------------------------- acceleration
