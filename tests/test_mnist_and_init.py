@@ -202,3 +202,62 @@ def test_mnist_classification_from_idx_folder_uses_both_splits(idx_folder):
     centred = pooled - pooled.mean(axis=0)
     np.testing.assert_allclose(data.X_train[:, 0], centred / np.sqrt(np.mean(centred ** 2)), atol=1e-12)
     assert set(data.y_test.tolist()) <= set(labels[:5].tolist())
+
+
+def test_mnist_task_subset_keeps_distinct_images_with_their_labels(idx_folder):
+    folder, images, labels = idx_folder
+    task = tasks.mnist_task(path=folder, n_samples=5, seed=3)
+    pixels = images.reshape(12, -1) / 255.0
+    kept = [int(np.flatnonzero(np.all(np.isclose(pixels, column), axis=1))[0]) for column in task.X.T]
+    assert len(set(kept)) == 5 and kept == sorted(kept)
+    np.testing.assert_array_equal(task.Y, np.eye(10)[labels[kept]].T)
+
+
+def test_mnist_classification_test_split_uses_the_training_mean_and_scale(idx_folder):
+    folder, images, labels = idx_folder
+    data = tasks.mnist_classification(path=folder, n_test=3, seed=1)
+    train_pixels, test_pixels = images.reshape(12, -1) / 255.0, images[:5].reshape(5, -1) / 255.0
+    mean = train_pixels.mean(axis=0)
+    scale = np.sqrt(np.mean((train_pixels - mean) ** 2))
+    expected = (test_pixels - mean) / scale
+    for row, label in zip(data.X_test, data.y_test):
+        match = np.flatnonzero(np.all(np.abs(expected - row) < 1e-12, axis=1))
+        assert match.size == 1 and labels[match[0]] == label
+
+
+def test_mnist_classification_holds_out_exactly_n_test_balanced_images(monkeypatch):
+    """The offline split on a stand-in subset of 20 images per digit (the real one takes seconds to load): 95 = 10 x 9
+    + 5, so digits 0-4 give 10 test images and 5-9 give 9. Pixel 1 numbers the images; train and test, standardised by
+    one affine map (the training mean and scale), give back 200 evenly spaced values: a partition of the subset."""
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 20)
+    images = rng.random((200, 784))
+    images[:, 1] = np.arange(200) / 200
+    monkeypatch.setattr(tasks, "load_mnist", lambda path=None, split="train": (images, labels))
+    data = tasks.mnist_classification(n_test=95, seed=2)
+    assert np.bincount(data.y_test).tolist() == [10] * 5 + [9] * 5
+    assert np.bincount(data.y_train).tolist() == [10] * 5 + [11] * 5
+    ids = np.sort(np.r_[data.X_train[:, 1], data.X_test[:, 1]])
+    np.testing.assert_allclose(np.diff(ids), np.diff(ids)[0], rtol=1e-9)
+    index = lambda X: np.rint((X[:, 1] - ids[0]) / np.diff(ids)[0]).astype(int)  # noqa: E731
+    np.testing.assert_array_equal(labels[index(data.X_test)], data.y_test)            # each image keeps its label
+    np.testing.assert_array_equal(labels[index(data.X_train)], data.y_train)
+
+
+def test_block_orthogonal_gain_and_conv_kernel_variances():
+    """block_orthogonal scales norms by its gain exactly. Gaussian kernels: the centre tap of "gaussian_delta" has
+    variance sigma_w^2 / c_in (10,000 entries: 1.4 % standard deviation, tolerance 10 %) and the other taps are 0; the
+    uniform 1-D profile of 5 taps gives sigma_w^2 / (5 c_in) per tap (20,000 entries each: 1 %, tolerance 8 %)."""
+    from dlnlib import convolution
+    kernel = init.block_orthogonal(6, 4, 3, 2, gain=1.7, seed=0)
+    x = np.random.default_rng(1).standard_normal((3, 4, 5, 5))
+    np.testing.assert_allclose(np.linalg.norm(convolution.circular_conv(x, kernel).reshape(3, -1), axis=1),
+                               1.7 * np.linalg.norm(x.reshape(3, -1), axis=1), rtol=1e-12)
+    delta = init.conv_kernel("gaussian_delta", 200, 50, 2.0, seed=2)
+    assert np.var(delta[:, :, 1, 1]) == pytest.approx(2.0 / 50, rel=0.1)
+    assert np.count_nonzero(delta) == np.count_nonzero(delta[:, :, 1, 1])
+    uniform = init.conv_kernel("gaussian", 200, 100, 2.0, kernel_size=5, ndim=1, seed=3)
+    assert uniform.shape == (200, 100, 5)
+    np.testing.assert_allclose(np.var(uniform, axis=(0, 1)), 2.0 / 5 / 100, rtol=0.08)
+    kernels, _ = init.cnn(8, 2, 2.0, 0.0, kind="gaussian", in_channels=3, kernel_size=5, seed=4)
+    assert [k.shape for k in kernels] == [(8, 3, 5, 5), (8, 8, 5, 5)]

@@ -42,3 +42,10 @@ def test_mode_colors_are_distinct_rgba():
     assert colors.shape == (5, 4)
     assert len({tuple(c) for c in colors}) == 5
     assert len({plotting.THEORY, plotting.SIMULATION, plotting.NONLINEAR}) == 3
+
+
+def test_figure_grid_is_rows_by_columns_of_the_given_axes_size():
+    fig, axes = plotting.figure(ncols=2, nrows=3, width=2.0, height=1.0)
+    assert axes.shape == (3, 2)
+    np.testing.assert_allclose(fig.get_size_inches(), [4.0, 3.0])
+    plt.close(fig)

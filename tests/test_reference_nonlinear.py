@@ -105,10 +105,13 @@ def test_cnn_mode_depth_scales_of_every_mode(profile):
 
 # --- spectra ---------------------------------------------------------------------------------------------------------
 
-def test_fourth_moment_of_scalar_gaussian_products_is_three_to_the_l():
-    """N = 1: sigma^4 = prod g_l^4 with E g^4 = 3, so the exact finite-N recursion must give 3^L."""
+def test_moments_of_scalar_gaussian_products_are_powers_of_three():
+    """N = 1: sigma^2 = prod g_l^2 with E g^2 = 1 and E g^4 = 3, so the exact finite-N recursion must give
+    E sigma^4 = 3^L and Var sigma^2 = 3^L - 1."""
     for n_factors in (1, 2, 3, 6):
-        assert spectra.gaussian_product_moments(1, n_factors)[0] == pytest.approx(3.0 ** n_factors, rel=1e-13)
+        mean_sigma4, sd_sigma2 = spectra.gaussian_product_moments(1, n_factors)
+        assert mean_sigma4 == pytest.approx(3.0 ** n_factors, rel=1e-13)
+        assert sd_sigma2 == pytest.approx(np.sqrt(3.0 ** n_factors - 1), rel=1e-13)
 
 
 def test_normalized_variance_exact_small_case():
@@ -253,3 +256,107 @@ def test_every_activation_is_consistent_away_from_its_kinks(name):
     np.testing.assert_allclose(act.torch_phi(torch.tensor(h)).numpy(), act.phi(h), atol=1e-15)
     expected = {"linear": h, "tanh": np.tanh(h), "relu": np.maximum(h, 0), "hard_tanh": np.clip(h, -1, 1)}[name]
     np.testing.assert_allclose(act.phi(h), expected, atol=1e-15)
+
+
+# --- found untested by a review of every public function (issue 19, after the validation work) -----------------------
+
+def test_relu_slope_at_its_kink_is_torchs():
+    """phi'(0) = 0 for ReLU, as torch's autograd has it (network_jacobian and the critical line read phi'(0))."""
+    h = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    torch.relu(h).sum().backward()
+    assert activations.get("relu").dphi(np.zeros(1))[0] == h.grad.item() == 0.0
+    with pytest.raises(ValueError, match="phi'\\(0\\) = 0"):
+        mf.critical_line(0.1, "relu")
+
+
+def test_gaussian_average_of_even_powers_at_several_variances():
+    """E h^2 = q and E h^4 = 3 q^2 for h ~ N(0, q), elementwise over an array of variances."""
+    q = np.array([0.5, 2.0, 7.0])
+    np.testing.assert_allclose(mf.gaussian_average(lambda h: h ** 2, q), q, rtol=1e-12)
+    np.testing.assert_allclose(mf.gaussian_average(lambda h: h ** 4, q), 3 * q ** 2, rtol=1e-12)
+    assert mf.gaussian_average(np.cos, 1.0) == pytest.approx(np.exp(-0.5), rel=1e-12)     # E cos(z) = e^(-1/2)
+
+
+def test_chi_1_at_a_given_variance_and_depth_scales_of_kinked_activations():
+    """chi_1 at q = 0.3 (not q*) against quadrature; ReLU at (1.5, 0.1): q* = 0.1 / (1 - 0.75), chi_1 = chi_q = 0.75,
+    ordered (c* = 1); hard-tanh at (2, 0.05): chi_q = chi_1 = sigma_w^2 P(|h| < 1) at its q*, which solves the length
+    map computed here by adaptive quadrature (to 1e-6: the library's trapezoid rule crosses the kinks of clip^2)."""
+    assert mf.chi_1(1.5, 0.05, q=0.3) == pytest.approx(1.5 * _gauss(lambda h: _sech2(h) ** 2, 0.3), rel=1e-9)
+    assert mf.chi_1(1.5, 0.05, "relu", q=3.0) == pytest.approx(0.75, rel=1e-14)
+    relu = mf.depth_scales(1.5, 0.1, "relu")
+    assert relu.q_star == pytest.approx(0.4, rel=1e-10) and relu.c_star == 1.0
+    assert (relu.chi_1, relu.chi_c, relu.chi_q) == pytest.approx((0.75, 0.75, 0.75), rel=1e-12)
+    assert relu.xi_q == pytest.approx(-1 / np.log(0.75), rel=1e-12)
+    hard = mf.depth_scales(2.0, 0.05, "hard_tanh")
+    clipped = lambda h: np.clip(h, -1.0, 1.0) ** 2  # noqa: E731
+    assert 2.0 * integrate.quad(lambda z: clipped(np.sqrt(hard.q_star) * z) * norm.pdf(z), -12, 12, points=[
+        -1 / np.sqrt(hard.q_star), 1 / np.sqrt(hard.q_star)], epsabs=1e-13)[0] + 0.05 == pytest.approx(hard.q_star,
+                                                                                                          rel=1e-5)
+    p = 2 * norm.cdf(1 / np.sqrt(hard.q_star)) - 1
+    assert (hard.chi_q, hard.chi_1) == pytest.approx((2.0 * p, 2.0 * p), rel=1e-10)
+
+
+def test_summarize_counts_both_ends_of_the_band():
+    stats = spectra.summarize([0.05, 0.1, 1.0, 10.0, 10.5], band=(0.1, 10.0))
+    assert stats["in_band"] == pytest.approx(0.6)
+    assert spectra.summarize([0.05, 0.1, 1.0, 10.0, 10.5], band=(0.01, 0.5))["in_band"] == pytest.approx(0.4)
+
+
+def test_relu_network_jacobian_without_biases_matches_autograd():
+    rng = np.random.default_rng(3)
+    ws = init.scaled_gaussian([5, 6, 4], gain=1.3, seed=4)
+    h0 = rng.standard_normal(5)
+    jac, q = spectra.network_jacobian(ws, None, h0, activation="relu")
+
+    def forward(h):
+        for w in ws:
+            h = torch.tensor(w) @ torch.relu(h)
+        return h
+
+    np.testing.assert_allclose(jac, torch.autograd.functional.jacobian(forward, torch.tensor(h0)).numpy(), atol=1e-13)
+    h1 = ws[0] @ np.maximum(h0, 0)
+    np.testing.assert_allclose(q, [np.mean(h0 ** 2), np.mean(h1 ** 2), np.mean((ws[1] @ np.maximum(h1, 0)) ** 2)],
+                               rtol=1e-13)
+
+
+def test_signal_propagation_records_every_kth_layer_and_the_last():
+    """record_every = 3 over 7 layers records layers 0, 3, 6, 7, with the values of the run that records every layer
+    (the same draws), here with Gaussian kernels of the uniform profile in 1-D."""
+    x = np.random.default_rng(5).standard_normal((2, 8, 6))
+    sparse = convolution.signal_propagation(x, 7, 1.3, 0.05, kernel="gaussian", record_every=3, seed=6)
+    every = convolution.signal_propagation(x, 7, 1.3, 0.05, kernel="gaussian", seed=6)
+    assert sparse.layers.tolist() == [0, 3, 6, 7]
+    for field in ("q", "c", "log_gain"):
+        np.testing.assert_allclose(getattr(sparse, field), getattr(every, field)[[0, 3, 6, 7]], rtol=1e-13)
+
+
+def test_mean_variance_profile_of_one_tanh_layer_with_a_delta_kernel():
+    """Input 1 at position 0 of every channel, 0 elsewhere; a delta kernel keeps positions apart, so after one layer
+    E q_0 = sigma_w^2 tanh(1)^2 exactly and q_alpha = 0 elsewhere. q_0 is a mean of 32 channels x 50 draws of squared
+    Gaussians: 3.5 % standard deviation, tolerance 20 % (5.7 of them)."""
+    x = np.zeros((32, 4))
+    x[:, 0] = 1.0
+    profile = convolution.mean_variance_profile(x, 1, [0.0, 1.0, 0.0], sigma_w2=2.0, activation="tanh", n_draws=50,
+                                                seed=7)
+    np.testing.assert_allclose(profile[0], [1.0, 0.0, 0.0, 0.0])
+    assert profile[1, 0] == pytest.approx(2.0 * np.tanh(1.0) ** 2, rel=0.2)
+    np.testing.assert_array_equal(profile[1, 1:], 0.0)
+
+
+def test_relu_mlp_forward_pass_written_out():
+    rng = np.random.default_rng(8)
+    ws = init.scaled_gaussian([4, 6, 3], seed=9)
+    bs = [0.2 * rng.standard_normal(w.shape[0]) for w in ws]
+    x = rng.standard_normal((5, 4))
+    out = deepnets.MLP(ws, bs, activation="relu", dtype=torch.float64)(torch.tensor(x)).detach().numpy()
+    np.testing.assert_allclose(out, np.maximum(x @ ws[0].T + bs[0], 0) @ ws[1].T + bs[1], atol=1e-13)
+
+
+def test_jacobian_singular_values_start_at_the_given_input_variance():
+    """One orthogonal tanh layer at width 400: (1/N) tr JJ^T = sigma_w^2 mean_i sech^4(h_i) with h ~ N(0, q_in), so the
+    mean squared singular value is sigma_w^2 mu_1(q_in): 1.5 x 0.85 at q_in = 0.1 and 1.5 x 0.39 at q_in = 1.5 (the
+    default q* = 0.29 gives 1.5 x 0.69). The sample mean of 400 slopes spreads by 1 % and 4.5 % (standard deviation);
+    the tolerances 5 % and 20 % are 5 and 4.4 of them (false-alarm rate about 1e-5)."""
+    for q_in, tol in ((0.1, 0.05), (1.5, 0.2)):
+        sv = spectra.jacobian_singular_values(400, 1, 1.5, q_in=q_in, seed=2)
+        assert np.mean(sv ** 2) == pytest.approx(1.5 * _gauss(lambda h: _sech2(h) ** 2, q_in), rel=tol)
