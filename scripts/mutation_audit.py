@@ -135,12 +135,12 @@ MUTANTS = [
     # ----------------------------------------------------------------------------------------------- train
     ("A", "train", "return -np.concatenate([g.ravel() for g in grads]) / tau",
      "return -np.concatenate([g.ravel() for g in grads]) * tau", "gradient_flow: multiplies by tau"),
-    ("A", "train", "                diverged_at[newly] = k\n                rate[newly] = 0.0",
-     "                diverged_at[newly] = k + 1\n                rate[newly] = 0.0",
+    ("A", "train", "steps = torch.arange(self._next, self._next + len(self._pending), device=losses.device)",
+     "steps = torch.arange(self._next + 1, self._next + 1 + len(self._pending), device=losses.device)",
      "gradient_descent(mark): diverged_at one step late"),
-    ("A", "train", "    prefix = [weights[0]]\n    for w in weights[1:]:\n        prefix.append(w @ prefix[-1])\n"
+    ("A", "train", "        prefix.append(_matmul(w, prefix[-1]))\n"
                    "    product = prefix[-1]\n    predicted = product if whitened else product @ sigma11",
-     "    prefix = [weights[0]]\n    for w in weights[1:]:\n        prefix.append(w @ prefix[-1])\n"
+     "        prefix.append(_matmul(w, prefix[-1]))\n"
      "    product = prefix[-1]\n    predicted = product",
      "linear gradients (input side): Sigma11 ignored"),
     ("A", "train", "a = a + rate * (s - u) * a ** (depth - 1)", "a = a + rate * (s - u) * a ** depth",
@@ -291,7 +291,7 @@ MUTANTS = [
     ("B", "init", "profile = np.full((kernel_size,) * ndim, 1.0 / kernel_size ** ndim)",
      "profile = np.full((kernel_size,) * ndim, 1.0 / kernel_size)", "conv_kernel: uniform profile 1/k in 2-D"),
     # ----------------------------------------------------------------------------------------------------------- train
-    ("B", "train", "            forward = forward @ weights[l].mT", "            forward = forward @ weights[l]",
+    ("B", "train", "            forward = _matmul(forward, weights[l].mT)", "            forward = forward @ weights[l]",
      "linear gradients (output side): W instead of W^T"),
     ("B", "train", "loss = 0.5 * ((Y - output) ** 2).sum((-2, -1))", "loss = 0.5 * ((Y - output) ** 2).mean((-2, -1))",
      "gradient_descent (nonlinear): mean instead of sum over samples"),
@@ -403,7 +403,7 @@ MUTANTS = [
     ("C", "tasks", "choice(labels.size, n_samples, replace=False))", "choice(labels.size, n_samples, replace=True))",
      "mnist_task: subset drawn with replacement"),
     ("C", "tasks", "(c < n_test % 10)", "(c <= n_test % 10)", "mnist_classification: one test image too many per class"),
-    ("C", "tasks", "hess = (X.T * ((p - 1) * r ** (p - 2))) @ X / n", "hess = (X.T * (r ** (p - 2))) @ X / n",
+    ("C", "tasks", '"...m,mi,mj->...ij", (p - 1) * residual ** (p - 2), X, X)', '"...m,mi,mj->...ij", residual ** (p - 2), X, X)',
      "lp_regression_optimum: Hessian without the factor p - 1"),
     ("C", "tasks", "noise * rng.standard_normal(n)", "noise ** 2 * rng.standard_normal(n)",
      "scaled_regression: noise variance used as its standard deviation"),
@@ -442,15 +442,16 @@ MUTANTS = [
     ("C", "landscape", "symmetry_dim=sum(w * w for w in widths[1:-1])", "symmetry_dim=sum(w for w in widths[1:-1])",
      "search_local_minima: symmetry dimension n_l instead of n_l^2"),
     # ---------------------------------------------------------------------------------------------------- acceleration
-    ("C", "acceleration", "_others_product(omega) * np.sum(w1 * g, axis=1)", "omega * np.sum(w1 * g, axis=1)",
+    ("C", "acceleration", "_others_product(omega_live) * np.sum(w1_live * g, axis=1)", "omega_live * np.sum(w1_live * g, axis=1)",
      "lp_regression_descent: omega_j instead of the product of the other scalars"),
     ("C", "acceleration", "second[i] += g * g", "second[i] = g * g", "adagrad: only the last squared gradient"),
     ("C", "acceleration", "out.append(first[i] / (1 - beta1 ** t) / (", "out.append(first[i] / (",
      "adam: no bias correction of the first moment"),
     ("C", "acceleration", "w1 = np.tile(scale * direction / np.linalg.norm(direction), (runs, 1))",
      "w1 = np.tile(scale * direction, (runs, 1))", "lp_regression_descent: init_direction not normalised"),
-    ("C", "acceleration", "/ np.linalg.norm(w) * rho", "/ np.linalg.norm(w)",
-     "two_factor_circulation: polar Jacobian rho dropped"),
+    ("C", "acceleration", "return float(_curl(w, g, h, depth, np.linalg.norm(w))) * rho",
+     "return float(_curl(w, g, h, depth, np.linalg.norm(w)))",
+     "green_circulation: polar Jacobian rho dropped"),
     # ------------------------------------------------------------------------------------------------------- meanfield
     ("C", "meanfield", "return (sigma_w2 * _pair_average(phi, q, c) + sigma_b2) / q_next",
      "return sigma_w2 * _pair_average(phi, q, c) / q_next", "correlation_map: bias variance dropped from the covariance"),
