@@ -12,7 +12,7 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "core_subspace", "class_separation",
+__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "bulk_recursion", "core_subspace", "class_separation",
            "layer_separation"]
 
 
@@ -109,6 +109,36 @@ def invariant_bulk(weight, weight0, rank: int, tol: float = 1e-9) -> dict:
     dev = np.linalg.svd(w - rho / eps * w0, compute_uv=False)
     return {"singular_values": s, "rho": rho, "spread": float(np.ptp(bulk) / rho) if rho > 0 else float("inf"),
             "rank": int(np.sum(dev > tol * s[0]))}
+
+
+def bulk_recursion(eps: float, lr: float, steps: int, depth: int, n_entries: int = 1) -> float:
+    r"""The common bulk value :math:`\rho(t)` after ``steps`` steps of gradient descent from :math:`W_l(0) = \varepsilon O_l`.
+
+    On the bulk the target vanishes and every layer is :math:`\rho` times an orthogonal map, so the residual there is
+    :math:`\rho^L` times an orthogonal matrix and the gradient of each layer is :math:`\rho^{2L-1}` times one. With the
+    loss :math:`\frac{1}{2N}\lVert W_L\cdots W_1 - Y\rVert_F^2` (``n_entries`` :math:`N = 1` for the sum,
+    :math:`d^2` for the mean over the entries of a square output) each step is
+
+    .. math:: \rho_{t+1} = \rho_t - \frac{\eta}{N}\,\rho_t^{2L-1}, \qquad \rho_0 = \varepsilon .
+
+    Parameters
+    ----------
+    eps, lr : float
+        Initial scale :math:`\varepsilon` and learning rate :math:`\eta`.
+    steps, depth : int
+        Number of steps and number of layers :math:`L`.
+    n_entries : int
+        Normalisation :math:`N` of the squared loss.
+    """
+    eps = v.positive_scalar(eps, "eps")
+    lr = v.positive_scalar(lr, "lr")
+    steps = v.count(steps, "steps", minimum=0)
+    depth = v.count(depth, "depth")
+    n_entries = v.count(n_entries, "n_entries")
+    rho = eps
+    for _ in range(steps):
+        rho -= lr / n_entries * rho ** (2 * depth - 1)
+    return float(rho)
 
 
 def core_subspace(weight, rank: int) -> np.ndarray:

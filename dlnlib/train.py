@@ -61,6 +61,9 @@ class TrainResult:
         With ``on_divergence="mark"``: per run, the step at which its loss became non-finite, or -1. From that step
         on, such a run's recorded loss is ``inf``, its mode strengths and recorded weights ``nan``, and its final
         weights ``nan``.
+    converged_at : numpy.ndarray or None
+        From :func:`product_gradient_descent` with ``stop_loss`` and ``stop="each"``: per run, the first step at which
+        its loss was at or below ``stop_loss`` (it is frozen from then on), or -1 if it never was.
     """
 
     t: np.ndarray
@@ -70,6 +73,7 @@ class TrainResult:
     lr: float | np.ndarray | None = None
     weight_history: list | None = field(default=None, repr=False)
     diverged_at: np.ndarray | None = None
+    converged_at: np.ndarray | None = None
 
 
 def _linear_quantities(weights, sigma11, sigma31, sigma33_trace, whitened, descent=False):
@@ -901,7 +905,8 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
 
 
 def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 1, record_products: bool = False,
-                             factor_lr=None, device="cpu", stop_loss: float | None = None) -> TrainResult:
+                             factor_lr=None, device="cpu", stop_loss: float | None = None,
+                             stop: str = "first") -> TrainResult:
     r"""Gradient descent on the factors of :math:`W = W_D\cdots W_1` for any differentiable loss of the product.
 
     :math:`W_l \leftarrow W_l - \lambda\,\partial L(W_D\cdots W_1)/\partial W_l` in float64 with torch autograd. This is
@@ -929,7 +934,11 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     stop_loss : float, optional
         Stop at the first step at which some run's loss is at or below this value (that step is recorded): a single run
         stops when it has converged to the tolerance; a batch of rates stops when its fastest rate has, so that every
-        arm of a comparison can get the same budget ``steps`` and stop at the same loss.
+        arm of a comparison can get the same budget ``steps`` and stop at the same loss. See ``stop``.
+    stop : {"first", "each"}
+        With ``stop_loss``: ``"first"`` stops the whole batch when its first run reaches the tolerance; ``"each"``
+        freezes every run at the step at which it reaches the tolerance (``TrainResult.converged_at``) and stops when
+        every run has converged or diverged, so that each run of a rate scan is reported at its own convergence.
 
     Returns
     -------
@@ -946,6 +955,8 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     lr_arr = v.positive(lr, "lr")
     if stop_loss is not None:
         stop_loss = v.positive_scalar(stop_loss, "stop_loss")
+    if stop not in ("first", "each"):
+        raise ValueError(f"stop must be 'first' or 'each', got {stop!r}")
     ws = [torch.tensor(w, dtype=torch.float64, device=device) for w in ws]
     runs = tuple(ws[0].shape[:-2])
     lr_runs = v.per_run(lr_arr, runs, "lr")
@@ -967,8 +978,9 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
     # Records go into a device buffer and divergence is tracked on the device: no host sync in the loop, except
-    # with stop_loss, whose test reads one flag back per step.
+    # with stop_loss, whose test reads one flag (stop="first") or one flag per run (stop="each") back per step.
     watch, losses, products, recorded = _FirstNonFinite(runs, device), None, [], []
+    converged_at = np.full(runs, -1)
     for k in range(steps + 1):
         product = ws[0]
         for w in ws[1:]:
@@ -984,7 +996,17 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         rate = torch.where(finite, rate, 0.0)           # a run whose loss was once non-finite stays frozen
         if watch.add(value.detach()):
             watch.settle()
-        converged = stop_loss is not None and bool(torch.any(finite & (value <= stop_loss)))
+        if stop_loss is None:
+            converged = False
+        elif stop == "first":
+            converged = bool(torch.any(finite & (value <= stop_loss)))
+        else:                                           # a frozen diverged run's loss stays non-finite
+            reached, finite_now = (finite & (value <= stop_loss)).cpu().numpy(), finite.cpu().numpy()
+            newly = reached & (converged_at < 0)
+            if newly.any():
+                converged_at[newly] = k
+                rate = torch.where(torch.as_tensor(converged_at >= 0, device=rate.device), torch.zeros_like(rate), rate)
+            converged = bool(np.all((converged_at >= 0) | ~finite_now))
         if k in record or converged:
             losses[len(recorded)] = value.detach()
             recorded.append(k)
@@ -1005,7 +1027,8 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
                        modes=np.empty(0), weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                        weight_history=[np.array(products)] if record_products else None,
-                       diverged_at=watch.step.cpu().numpy())
+                       diverged_at=watch.step.cpu().numpy(),
+                       converged_at=converged_at if stop_loss is not None and stop == "each" else None)
 
 
 def imbalance_step_change(weights, task, lr):

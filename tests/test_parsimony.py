@@ -21,6 +21,22 @@ def test_gradient_descent_keeps_a_bulk_of_equal_singular_values():
         assert stats["spread"] < 1e-10 and stats["rank"] == 2 * r and stats["rho"] < 1.0
 
 
+def test_bulk_value_follows_its_scalar_recursion():
+    d, r, depth = 12, 2, 3
+    Y = _target(d, r, 0)
+    for loss, n_entries, eps, lr in ((lambda P: 0.5 * ((P - torch.tensor(Y)) ** 2).mean((-2, -1)), d * d, 1.0, 1.0),
+                                     (lambda P: 0.5 * ((P - torch.tensor(Y)) ** 2).sum((-2, -1)), 1, 0.5, 0.01)):
+        start = init.orthogonal([d] * (depth + 1), gain=eps, seed=1)
+        run = train.product_gradient_descent(start, loss, lr, 40)
+        expected = parsimony.bulk_recursion(eps, lr, 40, depth, n_entries)
+        assert abs(expected - eps) > 1e-4                               # it does move, so the comparison has teeth
+        for w, w0 in zip(run.weights, start):
+            assert parsimony.invariant_bulk(w, w0, r)["rho"] == pytest.approx(expected, rel=1e-12)
+    assert parsimony.bulk_recursion(0.1, 1.0, 0, 3) == 0.1
+    with pytest.raises(ValueError, match="n_entries"):
+        parsimony.bulk_recursion(0.1, 1.0, 5, 3, n_entries=0)
+
+
 def test_compressed_network_follows_the_wide_one_up_to_the_frozen_bulk():
     d, r, eps = 16, 2, 1e-2
     Y = _target(d, r, 2)
@@ -87,6 +103,26 @@ def test_stop_loss_ends_training_when_the_fastest_run_reaches_the_tolerance():
     assert never.t.tolist() == [0, 100, 200, 300]
     with pytest.raises(ValueError, match="stop_loss"):
         train.product_gradient_descent(batch, loss, rates, 10, stop_loss=-1.0)
+
+
+def test_stop_each_freezes_every_run_at_its_own_convergence():
+    rng = np.random.default_rng(11)
+    w1, w2, Y = 0.1 * rng.standard_normal((3, 4)), 0.1 * rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    loss = lambda P: 0.5 * ((P - torch.tensor(Y)) ** 2).sum((-2, -1))  # noqa: E731
+    batch, rates = [np.stack([w1, w1, w1]), np.stack([w2, w2, w2])], np.array([0.02, 0.05, 5.0])   # 5.0 diverges
+    single = [train.product_gradient_descent([w1, w2], loss, lr, 3000) for lr in rates[:2]]
+    tol = 1e-3 * (Y ** 2).sum()
+    own = [int(np.flatnonzero(run.loss <= tol)[0]) for run in single]      # each rate's own first step at the tolerance
+    assert own[1] < own[0]
+    each = train.product_gradient_descent([w.copy() for w in batch], loss, rates, 3000, record_every=100, stop_loss=tol,
+                                          stop="each")
+    assert each.converged_at[:2].tolist() == own and each.converged_at[2] == -1 and each.diverged_at[2] >= 0
+    assert each.t[-1] == own[0]                                           # stops when the slowest run has converged
+    for i, run in enumerate(single):                                      # frozen at its own step, not moved after
+        np.testing.assert_allclose(each.loss[i, -1], run.loss[own[i]], rtol=1e-12)
+    assert train.product_gradient_descent(batch, loss, rates, 10, stop_loss=tol).converged_at is None
+    with pytest.raises(ValueError, match="stop"):
+        train.product_gradient_descent(batch, loss, rates, 10, stop_loss=tol, stop="last")
 
 
 def test_class_separation():
