@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["first_passage_time", "relative_delay", "representational_similarity"]
+__all__ = ["first_passage_time", "relative_delay", "representational_similarity", "early_growth_start"]
 
 
 def first_passage_time(t, x, level):
@@ -94,3 +94,54 @@ def representational_similarity(hidden):
         raise ValueError("hidden has an item with a zero representation; its similarity is undefined")
     unit = h / norms[..., None, :]
     return unit.swapaxes(-1, -2) @ unit
+
+
+def early_growth_start(t, modes, s, lr, t_min, u_max: float = 1e-3):
+    r"""The strength from which each mode's early exponential growth under gradient descent extrapolates back to step 0.
+
+    Near the origin a mode of singular value :math:`s` grows along :math:`a + b` by the factor :math:`1 + \lambda s`
+    per step, so that :math:`u(t) \approx u_0^{\rm fit}\,(1 + \lambda s)^{2t}` once the decaying part along
+    :math:`a - b` is gone (Saxe et al. 2014, Eq. 2 linearised). The fit is the geometric mean of
+    :math:`u(t)\,(1 + \lambda s)^{-2t}` over the recorded times with :math:`t \ge t_{\min}` and
+    :math:`0 < u(t) \le u_{\max}\,s`, where the cubic terms are smaller than :math:`u_{\max}` relative.
+
+    Parameters
+    ----------
+    t : array_like
+        ``(T,)`` increasing recording times, in steps.
+    modes : array_like
+        ``(..., T, n_modes)`` recorded mode strengths (as ``TrainResult.modes``).
+    s : array_like
+        ``(n_modes,)`` singular values (> 0).
+    lr : float
+        Learning rate :math:`\lambda > 0` of the run.
+    t_min : array_like
+        Earliest time of the window, per mode (broadcast against ``s``), e.g. a few :math:`1/(\lambda s)`.
+    u_max : float
+        Upper end of the window as a fraction of :math:`s`, in (0, 1).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., n_modes)`` the fitted starts; ``nan`` where the window holds no recorded point.
+    """
+    t = v.as_float_array(t, "t")
+    modes = v.as_float_array(modes, "modes")
+    s = v.positive(s, "s")
+    lr = v.positive_scalar(lr, "lr")
+    u_max = v.in_interval(u_max, "u_max", 0.0, 1.0, closed="neither")
+    if t.ndim != 1 or t.size == 0 or np.any(np.diff(t) <= 0):
+        raise ValueError(f"t must be a non-empty increasing 1-D array, got shape {t.shape}")
+    if modes.ndim < 2 or modes.shape[-2] != t.size or s.shape != modes.shape[-1:]:
+        raise ValueError(f"modes must be (..., {t.size}, {s.size}) (times, then one column per s), got {modes.shape}")
+    t_min = v.as_float_array(t_min, "t_min")
+    try:
+        t_min = np.broadcast_to(t_min, s.shape)
+    except ValueError:
+        raise ValueError(f"t_min must broadcast against s {s.shape}, got {t_min.shape}") from None
+    inside = (t[:, None] >= t_min) & (modes > 0) & (modes <= u_max * s)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_start = np.log(np.where(inside, modes, 1.0)) - 2 * t[:, None] * np.log1p(lr * s)
+        count = inside.sum(axis=-2)
+        mean = np.where(inside, log_start, 0.0).sum(axis=-2) / count
+    return np.where(count > 0, np.exp(mean), np.nan)

@@ -21,9 +21,9 @@ import torch
 from . import _validation as v
 from .init import random_orthogonal
 
-__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "whitened_digit_pair",
-           "ClassificationData", "mnist_classification", "lp_regression_hessian", "lp_regression_optimum",
-           "scaled_regression", "MatrixCompletion", "matrix_completion", "tree_split_level"]
+__all__ = ["Task", "svd_task", "hierarchical_task", "tree_split_vectors", "read_idx", "load_mnist", "mnist_task",
+           "whitened_digit_pair", "ClassificationData", "mnist_classification", "lp_regression_hessian",
+           "lp_regression_optimum", "scaled_regression", "MatrixCompletion", "matrix_completion", "tree_split_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -255,6 +255,45 @@ def tree_split_level(levels: int) -> np.ndarray:
     differ = np.bitwise_xor.outer(items, items)
     highest_bit = np.floor(np.log2(np.maximum(differ, 1))).astype(int) + 1     # bit length of i XOR j
     return np.where(differ == 0, 0, levels + 1 - highest_bit)
+
+
+def tree_split_vectors(levels: int) -> tuple[np.ndarray, np.ndarray]:
+    r"""The splits of the items of :func:`hierarchical_task`: an orthonormal basis, one group of vectors per tree level.
+
+    Level 0 is the constant vector. A split at level :math:`k \ge 1` belongs to one node at depth :math:`k - 1`: it is
+    :math:`+1` on the items below the node's first child, :math:`-1` below its second, 0 elsewhere, normalised. The
+    levels hold :math:`1, 1, 2, 4, \dots, 2^{\text{levels}-1}` vectors, :math:`2^{\text{levels}}` in all (the Haar
+    basis). Any item-by-item matrix whose entry :math:`(i, j)` depends only on the level at which items :math:`i` and
+    :math:`j` part (:func:`tree_split_level`), such as the expected :math:`\Sigma^{31T}\Sigma^{31}` of the branching
+    diffusion, is diagonal in this basis; the input singular vectors of a sampled task are such splits up to sampling
+    noise (Saxe, McClelland & Ganguli 2019).
+
+    Parameters
+    ----------
+    levels : int
+        Depth of the tree (``2**levels`` items), as in :func:`hierarchical_task`.
+
+    Returns
+    -------
+    vectors : numpy.ndarray
+        ``(2**levels, 2**levels)``, one split per column, columns ordered by level.
+    level : numpy.ndarray
+        ``(2**levels,)`` the level of each column.
+    """
+    levels = v.count(levels, "levels")
+    if levels > 16:
+        raise ValueError(f"levels must be <= 16 (2**levels items), got {levels}")
+    n_items = 2 ** levels
+    columns, level = [np.full(n_items, 1 / np.sqrt(n_items))], [0]
+    for k in range(1, levels + 1):
+        block = n_items // 2 ** k                       # items below each child of a node at depth k - 1
+        for node in range(2 ** (k - 1)):
+            split = np.zeros(n_items)
+            split[2 * node * block:(2 * node + 1) * block] = 1.0
+            split[(2 * node + 1) * block:(2 * node + 2) * block] = -1.0
+            columns.append(split / np.sqrt(2 * block))
+            level.append(k)
+    return np.stack(columns, axis=1), np.array(level)
 
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}

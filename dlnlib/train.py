@@ -261,7 +261,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
         What to do when a run's loss becomes non-finite: raise :class:`DivergenceError` (default), or mark that run
         in ``result.diverged_at`` and mask its records (for learning-rate scans, where some rates are meant to
         diverge). Either way the step is exact, although the loop reads the losses back from the device only every
-        :data:`SYNC_EVERY` steps (so that a GPU never waits for the host); the error is raised at that read-back.
+        ``train.SYNC_EVERY`` (64) steps (so that a GPU never waits for the host); the error is raised at that read-back.
 
     Returns
     -------

@@ -138,6 +138,44 @@ def test_representational_similarity_and_tree_split_level():
     assert [np.sum(split[0] == k) for k in (1, 2, 3)] == [4, 2, 1]
 
 
+def test_tree_split_vectors_are_the_haar_basis_that_diagonalises_level_dependent_matrices():
+    vectors, level = tasks.tree_split_vectors(3)
+    np.testing.assert_allclose(vectors.T @ vectors, np.eye(8), atol=1e-15)
+    assert np.bincount(level).tolist() == [1, 1, 2, 4]
+    np.testing.assert_allclose(vectors[:, 1] * np.sqrt(8), [1, 1, 1, 1, -1, -1, -1, -1])
+    np.testing.assert_allclose(vectors[:, 7] * np.sqrt(2), [0, 0, 0, 0, 0, 0, 1, -1])
+    # Any matrix whose (i, j) entry depends only on the level at which i and j part is diagonal in this basis, with
+    # equal eigenvalues within a level.
+    covariance = np.array([5.0, 0.3, 1.1, 2.7])[tasks.tree_split_level(3)]
+    rotated = vectors.T @ covariance @ vectors
+    np.testing.assert_allclose(rotated - np.diag(np.diag(rotated)), 0.0, atol=1e-13)
+    for k in range(4):
+        assert np.ptp(np.diag(rotated)[level == k]) < 1e-13
+    # With many features the sampled task's input singular vectors lie in their level's splits.
+    task = tasks.hierarchical_task(3, 0.1, 20000, seed=0)
+    _, _, v = task.svd
+    groups = np.repeat(np.arange(4), [1, 1, 2, 4])
+    inside = [np.linalg.norm(vectors[:, level == groups[a]].T @ v[:, a]) for a in range(8)]
+    assert min(inside) > 0.97
+
+
+def test_early_growth_start_recovers_the_start_of_an_exponential():
+    t = np.arange(0.0, 400.0, 5.0)
+    s, lr, u0 = np.array([4.0, 2.0]), 0.01, np.array([1e-6, 3e-6])
+    grow = u0 * (1 + lr * s) ** (2 * t[:, None])
+    decay = 0.5 * u0 * (1 - lr * s) ** (2 * t[:, None])
+    fitted = measure.early_growth_start(t, grow - decay, s, lr, t_min=3 / (lr * s))
+    np.testing.assert_allclose(fitted, u0, rtol=1e-3)          # the decaying part is below e^-12 of the growing one
+    np.testing.assert_allclose(measure.early_growth_start(t, grow, s, lr, t_min=0.0), u0, rtol=1e-12)
+    # points above u_max * s are left out: a saturating curve still gives its early start
+    saturated = np.minimum(grow, 0.5 * s)
+    np.testing.assert_allclose(measure.early_growth_start(t, saturated, s, lr, t_min=0.0), u0, rtol=1e-12)
+    assert np.isnan(measure.early_growth_start(t, grow, s, lr, t_min=1e4)).all()
+    assert np.isnan(measure.early_growth_start(t, grow, s, lr, t_min=0.0, u_max=1e-9)).all()
+    runs = measure.early_growth_start(t, np.stack([grow, 2 * grow]), s, lr, t_min=0.0)
+    np.testing.assert_allclose(runs, [u0, 2 * u0], rtol=1e-12)
+
+
 @pytest.mark.parametrize("call, error, match", [
     (lambda: theory.effective_initial_strength(-0.1, 4), ValueError, "std"),
     (lambda: theory.effective_initial_strength(0.1, 2.5), TypeError, "n_hidden"),
@@ -150,6 +188,13 @@ def test_representational_similarity_and_tree_split_level():
     (lambda: landscape.fixed_point_min_eigenvalue([2.0, 1.0], (0,), 2, scale=0.0), ValueError, "scale"),
     (lambda: measure.representational_similarity(np.ones(3)), ValueError, "hidden"),
     (lambda: tasks.tree_split_level(0), ValueError, "levels"),
+    (lambda: tasks.tree_split_vectors(17), ValueError, "levels"),
+    (lambda: tasks.tree_split_vectors(2.0), TypeError, "levels"),
+    (lambda: measure.early_growth_start([0, 1], np.ones((2, 2)), [1.0], 0.1, 0.0), ValueError, "modes"),
+    (lambda: measure.early_growth_start([0, 1], np.ones((2, 1)), [1.0], -0.1, 0.0), ValueError, "lr"),
+    (lambda: measure.early_growth_start([0, 1], np.ones((2, 1)), [1.0], 0.1, 0.0, u_max=1.5), ValueError, "u_max"),
+    (lambda: measure.early_growth_start([0, 1], np.ones((2, 1)), [1.0], 0.1, [0.0, 1.0]), ValueError, "t_min"),
+    (lambda: measure.early_growth_start([1, 0], np.ones((2, 1)), [1.0], 0.1, 0.0), ValueError, "t must"),
 ])
 def test_bad_input_names_the_argument(call, error, match):
     with pytest.raises(error, match=match):
