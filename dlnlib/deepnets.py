@@ -10,13 +10,14 @@ read-out.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import _validation as v
 from .activations import get as get_activation
 
-__all__ = ["MLP", "VanillaCNN"]
+__all__ = ["MLP", "VanillaCNN", "layer_gradient_norms"]
 
 
 def _tensor(x, name: str, dtype, device) -> torch.Tensor:
@@ -72,8 +73,9 @@ class MLP(torch.nn.Module):
         self.phi = get_activation(activation).torch_phi
         self.n_runs = ws[0].shape[0] if batched else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
+    def preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        r"""Pre-activations :math:`h^1, \dots, h^D` of every layer, each ``([R,] B, n_l)``; the last is the output."""
+        h, out = x, []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             if l:
                 h = self.phi(h)
@@ -81,7 +83,11 @@ class MLP(torch.nn.Module):
                 h = h @ w.T + b
             else:
                 h = (h @ w.mT if h.ndim == 3 else torch.einsum("bi,roi->rbo", h, w)) + b[:, None, :]
-        return h
+            out.append(h)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.preactivations(x)[-1]
 
 
 class VanillaCNN(torch.nn.Module):
@@ -156,3 +162,42 @@ class VanillaCNN(torch.nn.Module):
         if self.n_runs is None:
             return f[:, 0] @ self.readout.flatten(1).T + self.readout_bias
         return torch.einsum("brf,rof->rbo", f, self.readout.flatten(2)) + self.readout_bias[:, None, :]
+
+
+def layer_gradient_norms(model: torch.nn.Module, X, y) -> np.ndarray:
+    r"""Frobenius norm of the gradient of the mean cross-entropy with respect to each layer's weights.
+
+    :math:`\lVert\partial L/\partial W_l\rVert_F` for :math:`l = 1..D`, with :math:`L` the softmax cross-entropy averaged
+    over the samples ``(X, y)``, per run; the model is not changed. For one sample the gradient is the outer product
+    :math:`\delta_l x_{l-1}^T` of the back-propagated error :math:`\delta_l = \partial L/\partial h^l` and the layer's
+    input, and back-propagation multiplies :math:`\lVert\delta\rVert^2` by
+    :math:`\chi_1 = \sigma_w^2\int\mathcal Dz\,\phi'(\sqrt{q^*}z)^2` per layer on average (Poole et al. 2016;
+    Schoenholz et al. 2017), so in a network at its fixed point the norms grow towards the input as
+    :math:`\chi_1^{(D - l)/2}` (:func:`dlnlib.meanfield.chi_1`).
+
+    Parameters
+    ----------
+    model : MLP or VanillaCNN
+        Its ``weights`` (or ``kernels``) are the layers; biases and the CNN's read-out are left out.
+    X : array_like or torch.Tensor
+        Inputs, as the model takes them.
+    y : array_like of int
+        Labels ``(B,)``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(R, D)`` for a model batched over ``R`` runs, else ``(D,)``.
+    """
+    layers = list(model.weights if hasattr(model, "weights") else model.kernels)
+    param = layers[0]
+    X = torch.as_tensor(X if torch.is_tensor(X) else v.as_float_array(X, "X"), dtype=param.dtype, device=param.device)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=param.device)
+    if y.ndim != 1 or y.numel() != X.shape[0]:
+        raise ValueError(f"y must hold one label per sample of X ({X.shape[0]}), got shape {tuple(y.shape)}")
+    logits = model(X)
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.expand(logits.shape[:-1]).reshape(-1),
+                           reduction="sum") / y.numel()       # the sum over runs of each run's mean loss
+    grads = torch.autograd.grad(loss, layers)
+    norms = torch.stack([g.flatten(1 if model.n_runs is not None else 0).norm(dim=-1) for g in grads], dim=-1)
+    return norms.detach().cpu().numpy()
