@@ -37,7 +37,7 @@ from .activations import get as get_activation
 
 __all__ = ["gaussian_average", "slope_moment", "variance_map", "fixed_point_variance", "fixed_point_gain", "correlation_map",
            "fixed_point_correlation", "chi_1", "DepthScales", "depth_scales", "critical_line",
-           "cnn_mode_eigenvalues", "cnn_mode_depth_scales"]
+           "cnn_mode_eigenvalues", "cnn_mode_depth_scales", "orthogonal_mean_log_singular_value"]
 
 
 def _trapezoid(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -334,3 +334,48 @@ def cnn_mode_depth_scales(profile, n: int, chi_c) -> np.ndarray:
     with np.errstate(divide="ignore"):
         logs = np.log(lam)
     return np.where(np.abs(logs) < 1e-14, np.inf, -1.0 / np.where(logs == 0, 1.0, logs))
+
+
+_LOG_SLOPES = {"tanh": lambda h: 2.0 * np.log(2.0) - 2.0 * np.logaddexp(h, -h),     # ln sech^2, no underflow
+               "linear": lambda h: np.zeros_like(h)}
+
+
+def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=None, activation="tanh") -> float:
+    r"""Mean of :math:`\ln\sigma` over the singular values of the input-output Jacobian of a deep network with
+    orthogonal weights, in mean field.
+
+    With :math:`W_l = \sigma_w O_l` and :math:`J = \prod_l W_l\operatorname{diag}\phi'(h^{l-1})`,
+    :math:`|\det J| = \sigma_w^{ND}\prod_{l,i}\phi'(h^{l-1}_i)`, so the mean of :math:`\ln\sigma` is exactly
+    :math:`\frac1N\ln|\det J| = D\ln\sigma_w + \sum_l\frac1N\sum_i\ln\phi'(h^{l-1}_i)`. Mean-field theory replaces each
+    layer's average by a Gaussian one along the length map :func:`variance_map` from :math:`q^0 = q_{\rm in}`:
+
+    .. math:: \langle\ln\sigma\rangle = D\ln\sigma_w + \sum_{l=0}^{D-1}\int\mathcal Dz\,\ln\phi'\big(\sqrt{q^l}\,z\big).
+
+    It sets the geometric centre of the spectrum (Saxe et al. 2014, Fig. 7), whatever its spread.
+
+    Parameters
+    ----------
+    depth : int
+        Number of weight matrices :math:`D`.
+    sigma_w2, sigma_b2 : float
+        Weight variance (:math:`g^2`) and bias variance.
+    q_in : float or None
+        Variance of the input pre-activations; default the fixed point :math:`q^*`.
+    activation : {"tanh", "linear"}
+        A nonlinearity whose slope never vanishes.
+
+    Returns
+    -------
+    float
+    """
+    depth = v.depth(depth)
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
+    if activation not in _LOG_SLOPES:
+        raise ValueError(f"activation must be one of {sorted(_LOG_SLOPES)} (a slope that never vanishes), got "
+                         f"{activation!r}")
+    q = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else float(_nonnegative(q_in, "q_in"))
+    total = 0.5 * depth * np.log(sigma_w2)
+    for _ in range(depth):
+        total += float(gaussian_average(_LOG_SLOPES[activation], q))
+        q = float(variance_map(q, sigma_w2, sigma_b2, activation))
+    return total

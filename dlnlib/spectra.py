@@ -36,7 +36,7 @@ __all__ = ["random_product", "random_factors", "product_log_singular_values", "f
            "fuss_catalan_edge", "fuss_catalan_density", "fuss_catalan_log_sigma_density", "fuss_catalan_fraction_below",
            "gaussian_product_moments", "gaussian_product_lyapunov_exponents", "gaussian_product_mean_log_sigma2",
            "gaussian_product_log_sigma_density", "product_eigenvalue_fraction_within",
-           "product_eigenvalue_fraction_in_box", "network_jacobian", "jacobian_factors", "jacobian_singular_values",
+           "product_eigenvalue_fraction_in_box", "network_jacobian", "jacobian_factors", "layer_variances", "jacobian_singular_values",
            "jacobian_log_singular_values",
            "jacobian_spectrum_moments", "normalized_variance", "summarize"]
 
@@ -574,6 +574,40 @@ def _derived_seed(seed):
     return None if seed is None else int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
 
 
+def _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_draws, seed, device):
+    """Yield ``(W_l, h^{l-1})`` for l = 1..D, then ``(None, h^D)``: a random network run forward on a random input.
+
+    The network of :func:`jacobian_factors` (whose docstring describes the arguments).
+    """
+    n = v.count(n, "n")
+    depth = v.depth(depth)
+    sigma_w = float(np.sqrt(v.positive_scalar(sigma_w2, "sigma_w2")))
+    sigma_b2 = float(v.as_float_array(sigma_b2, "sigma_b2"))
+    if sigma_b2 < 0:
+        raise ValueError(f"sigma_b2 must be >= 0, got {sigma_b2:g}")
+    if weights not in KINDS:
+        raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
+    q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
+    act = get_activation(activation)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    factors = random_factors(n, depth, n_draws, weights, seed, device)
+    dev = _torch_device(device)
+    gen = torch.Generator(device=dev)
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(_derived_seed(seed))
+    lead = () if n_draws is None else (v.count(n_draws, "n_draws"),)
+    h = np.sqrt(q_in) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
+    for w in factors:
+        w = sigma_w * w
+        yield w, h
+        h = (w @ act.torch_phi(h)[..., None])[..., 0]
+        h = h + np.sqrt(sigma_b2) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
+    yield None, h
+
+
 def jacobian_factors(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,
                      activation: str = "tanh", weights: str = "orthogonal", n_draws: int | None = None, seed=None,
                      device="cpu"):
@@ -610,32 +644,29 @@ def jacobian_factors(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0,
     torch.Tensor
         ``([n_draws,] n, n)`` float64.
     """
-    n = v.count(n, "n")
-    depth = v.depth(depth)
-    sigma_w = float(np.sqrt(v.positive_scalar(sigma_w2, "sigma_w2")))
-    sigma_b2 = float(v.as_float_array(sigma_b2, "sigma_b2"))
-    if sigma_b2 < 0:
-        raise ValueError(f"sigma_b2 must be >= 0, got {sigma_b2:g}")
-    if weights not in KINDS:
-        raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
-    q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
     act = get_activation(activation)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
-    factors = random_factors(n, depth, n_draws, weights, seed, device)
-    dev = _torch_device(device)
-    gen = torch.Generator(device=dev)
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(_derived_seed(seed))
-    lead = () if n_draws is None else (n_draws,)
-    h = np.sqrt(q_in) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
-    for w in factors:
-        w = sigma_w * w
-        yield w * torch_slope(act, h)[..., None, :]
-        h = (w @ act.torch_phi(h)[..., None])[..., 0]
-        h = h + np.sqrt(sigma_b2) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
+    for w, h in _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_draws, seed, device):
+        if w is not None:
+            yield w * torch_slope(act, h)[..., None, :]
+
+
+def layer_variances(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float = 1.0,
+                    activation: str = "tanh", weights: str = "orthogonal", n_draws: int | None = None, seed=None,
+                    device="cpu") -> np.ndarray:
+    r"""The variance map by simulation: :math:`q^l = \frac1N\sum_i (h^l_i)^2` of a random network, layers 0..D.
+
+    The network of :func:`jacobian_factors` (same arguments; the input variance defaults to 1), run forward. For
+    orthogonal weights and no bias, :math:`q^{l+1} = \sigma_w^2\frac1N\sum_i\phi(h^l_i)^2` exactly, the finite-:math:`N`
+    version of the length map :func:`dlnlib.meanfield.variance_map` (Saxe et al. 2014, Eqs. 47–49, Fig. 8).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``([n_draws,] depth + 1)``.
+    """
+    q = [torch.mean(h ** 2, dim=-1) for _, h in _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights,
+                                                                n_draws, seed, device)]
+    return torch.stack(q, dim=-1).cpu().numpy()
 
 
 def jacobian_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,

@@ -150,6 +150,19 @@ def test_jacobian_log_singular_values_agree_with_an_svd_and_resolve_the_deep_tai
         next(spectra.jacobian_factors(10, 3, 1.0, seed=np.random.default_rng(0)))
 
 
+def test_orthogonal_mean_log_singular_value_and_layer_variances_against_sampled_networks():
+    assert mf.orthogonal_mean_log_singular_value(7, 1.44, q_in=1.0, activation="linear") == pytest.approx(7 * np.log(1.2))
+    for q1, g in [(1.0, 1.0), (1.0, 1.5), (10.0, 1.0)]:
+        logs = spectra.jacobian_log_singular_values(150, 30, g * g, q_in=q1, n_draws=2, seed=3)
+        predicted = mf.orthogonal_mean_log_singular_value(30, g * g, q_in=q1)
+        assert np.mean(logs) == pytest.approx(predicted, abs=0.05 * abs(predicted) + 0.05)
+    q = spectra.layer_variances(300, 30, 1.5 ** 2, q_in=1.0, n_draws=3, seed=1)
+    assert q.shape == (3, 31) and q[:, 0] == pytest.approx(1.0, rel=0.25)
+    assert np.mean(q[:, -5:]) == pytest.approx(mf.fixed_point_variance(1.5 ** 2), rel=0.05)   # Saxe et al. Fig. 8
+    with pytest.raises(ValueError, match="never vanishes"):
+        mf.orthogonal_mean_log_singular_value(3, 2.0, activation="relu")
+
+
 # --- convolution kernels and signal propagation ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("make", [lambda: init.delta_orthogonal(12, 12, 3, 1, gain=1.0, seed=0),
@@ -336,6 +349,14 @@ def test_layer_gradient_norms_closed_form_and_finite_differences():
     assert norms[0, 1] == pytest.approx(np.linalg.norm(grad), rel=1e-6)
     with pytest.raises(ValueError, match="one label per sample"):
         deepnets.layer_gradient_norms(deepnets.MLP(w0), X, Y[:3])
+    # per sample: the root mean square of the one-sample gradient norms
+    per_sample = deepnets.layer_gradient_norms(deepnets.MLP(ws, dtype=torch.float64), X, Y, per_sample=True)
+    ones = np.array([deepnets.layer_gradient_norms(deepnets.MLP(ws, dtype=torch.float64), X[i:i + 1], Y[i:i + 1])
+                     for i in range(7)])
+    np.testing.assert_allclose(per_sample, np.sqrt(np.mean(ones ** 2, axis=0)), rtol=1e-12)
+    with pytest.raises(TypeError, match="needs an MLP"):
+        deepnets.layer_gradient_norms(deepnets.VanillaCNN([np.zeros((2, 1, 3, 3))], [np.zeros(2)], np.zeros((3, 2))),
+                                      np.zeros((1, 1, 4, 4)), [0], per_sample=True)
 
 
 def test_batched_cnn_equals_separate_runs_and_dense_readout_shape():
@@ -383,6 +404,16 @@ def test_minibatch_sgd_learns_and_marks_divergence():
     assert result.steps_to_loss(0.6 * result.loss[0, 0])[0] <= 200
     with pytest.raises(ValueError, match="one per run"):
         train.minibatch_sgd(model, data, lr=[0.1, 0.2, 0.3], steps=1)
+
+
+def test_at_loss_picks_the_first_tested_record_below_the_threshold():
+    result = train.ClassifierResult(t=np.array([0.0, 10, 20, 30]), loss=np.array([[2.0, 0.9, 0.4, 0.3], [2.0, 1.5, 1.2, 1.1]]),
+                                    error=np.zeros((2, 4)), test_error=np.array([[0.9, np.nan, 0.2, 0.15]] * 2),
+                                    lr=0.1, diverged_at=np.array([-1, -1]))
+    step, loss, test = result.at_loss(1.0)
+    np.testing.assert_array_equal(step, [20.0, np.nan])      # record 10 is below 1.0 but was not tested
+    np.testing.assert_array_equal(loss, [0.4, np.nan])
+    np.testing.assert_array_equal(test, [0.2, np.nan])
 
 
 def test_minibatch_sgd_evaluates_the_test_set_only_when_asked():
