@@ -205,6 +205,8 @@ def fixed_point_correlation(sigma_w2, sigma_b2=0.0, activation="tanh") -> float:
     excess = lambda c: correlation_map(c, q_star, sigma_w2, sigma_b2, activation) - c  # noqa: E731
     if excess(0.0) <= 0.0:
         return 0.0
+    if excess(1.0 - 1e-6) >= 0.0:       # chi_1 = 1 up to round-off (a point computed on the critical line): c* = 1
+        return 1.0
     return float(optimize.brentq(excess, 0.0, 1.0 - 1e-6, xtol=1e-14))
 
 
@@ -232,7 +234,7 @@ class DepthScales:
 
 
 def _depth_scale(chi: float) -> float:
-    return float("inf") if abs(np.log(abs(chi))) < 1e-14 else float(-1.0 / np.log(abs(chi)))
+    return float("inf") if abs(np.log(abs(chi))) < 1e-12 else float(-1.0 / np.log(abs(chi)))   # round-off: critical
 
 
 def depth_scales(sigma_w2, sigma_b2=0.0, activation="tanh") -> DepthScales:

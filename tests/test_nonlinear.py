@@ -58,6 +58,9 @@ def test_tanh_critical_line_matches_table():
     line = mf.critical_line(sb2)
     np.testing.assert_allclose(line, sw2, rtol=1e-5)
     assert np.all(np.diff(line) > 0) and mf.critical_line(0.0) == 1.0
+    for point in line:   # on the line itself chi_1 is 1 up to round-off, on either side: c* = 1, xi_c enormous
+        d = mf.depth_scales(float(point), sb2[list(line).index(point)])
+        assert d.c_star == pytest.approx(1.0, abs=1e-5) and d.xi_c > 1e4
     for a, b in zip(sb2, line):
         assert mf.chi_1(b, a) == pytest.approx(1.0, abs=1e-10)
 
