@@ -342,7 +342,8 @@ _LOG_SLOPES = {"tanh": lambda h: 2.0 * np.log(2.0) - 2.0 * np.logaddexp(h, -h), 
                "linear": lambda h: np.zeros_like(h)}
 
 
-def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=None, activation="tanh") -> float:
+def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=None, activation="tanh",
+                                       n: int | None = None):
     r"""Mean of :math:`\ln\sigma` over the singular values of the input-output Jacobian of a deep network with
     orthogonal weights, in mean field.
 
@@ -365,19 +366,38 @@ def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=
         Variance of the input pre-activations; default the fixed point :math:`q^*`.
     activation : {"tanh", "linear"}
         A nonlinearity whose slope never vanishes.
+    n : int or None
+        Width :math:`N`. If given, also return the standard deviation of the sampled mean at that width, from two
+        sources: :math:`N` independent units per layer, :math:`\sum_l\operatorname{Var}[\ln\phi'(\sqrt{q^l}z)]/N`
+        (an upper estimate for orthogonal weights, whose exact norm preservation ties the layers together), and the
+        input's sample variance, :math:`q^0\chi^2_N/N`, which moves the whole trajectory of the variance map.
 
     Returns
     -------
-    float
+    float, or (float, float) with ``n``
     """
     depth = v.depth(depth)
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
     if activation not in _LOG_SLOPES:
         raise ValueError(f"activation must be one of {sorted(_LOG_SLOPES)} (a slope that never vanishes), got "
                          f"{activation!r}")
-    q = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else float(_nonnegative(q_in, "q_in"))
-    total = 0.5 * depth * np.log(sigma_w2)
-    for _ in range(depth):
-        total += float(gaussian_average(_LOG_SLOPES[activation], q))
-        q = float(variance_map(q, sigma_w2, sigma_b2, activation))
-    return total
+    q0 = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else float(_nonnegative(q_in, "q_in"))
+    log_slope = _LOG_SLOPES[activation]
+
+    def along_the_map(q):
+        total, variance = 0.5 * depth * np.log(sigma_w2), 0.0
+        for _ in range(depth):
+            mean = float(gaussian_average(log_slope, q))
+            total += mean
+            variance += float(gaussian_average(lambda h: log_slope(h) ** 2, q)) - mean ** 2
+            q = float(variance_map(q, sigma_w2, sigma_b2, activation))
+        return total, variance
+
+    total, variance = along_the_map(q0)
+    if n is None:
+        return total
+    n = v.count(n, "n")
+    # the input's own sample variance, q0 chi^2_N / N (relative sd sqrt(2/N)), moves the whole trajectory
+    step = 1e-4 * q0
+    slope = (along_the_map(q0 + step)[0] - along_the_map(q0 - step)[0]) / (2 * step) if q0 > 0 else 0.0
+    return total, float(np.sqrt(max(variance, 0.0) / n + (slope * q0) ** 2 * 2.0 / n))
