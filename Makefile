@@ -5,11 +5,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CHAPTERS := $(sort $(wildcard chapters/*.ipynb))
 
-.PHONY: help setup book test test-unit test-notebooks test-book test-browser execute lab bench clean
+.PHONY: help setup book test test-unit test-notebooks test-portable test-portable-sensitive test-book test-browser \
+        execute lab bench clean
 
 help:
 	@echo "make book     build the HTML book into _build/html (sets up .venv on first use)"
-	@echo "make test     unit tests + nbval (strict) on every chapter + book build with warnings as errors + browser test"
+	@echo "make test     unit tests (a chapter run from the wheel included) + nbval (strict) on every chapter + book build"
+	@echo "              with warnings as errors + browser test"
+	@echo "make test-portable  nbval (strict) on every chapter with one thread (BLAS, OpenMP, torch): run before committing"
 	@echo "make execute  re-execute every chapter in place (the only way committed outputs are produced)"
 	@echo "make lab      open the chapters in JupyterLab with the project's kernel"
 	@echo "make bench    the four benchmark tables (not part of make test; DEVICE=cuda for a GPU), into benchmarks/results"
@@ -46,8 +49,23 @@ bench: $(STAMP)
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest tests -q --ignore=tests/browser
 
+NBVAL := $(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+         -p no:cacheprovider -q
+# One thread for BLAS (OpenBLAS, MKL) and OpenMP; torch's intra-op pool follows OMP_NUM_THREADS (the kernel inherits
+# these variables; tests/test_execute_chapters.py checks that torch and every BLAS pool then run one thread).
+ONE_THREAD := OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1
+# Chapters whose printed numbers once depended on the thread count: `make test` also runs them with one thread.
+SENSITIVE_CHAPTERS := chapters/05_initialization.ipynb
+
 test-notebooks: $(STAMP)
-	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p no:cacheprovider -q chapters
+	$(NBVAL) chapters
+
+# The committed outputs must not depend on round-off: the same strict comparison, with one thread instead of several.
+test-portable: $(STAMP)
+	$(ONE_THREAD) $(NBVAL) chapters
+
+test-portable-sensitive: $(STAMP)
+	$(ONE_THREAD) $(NBVAL) $(SENSITIVE_CHAPTERS)
 
 test-book: $(STAMP)
 	rm -rf _build
@@ -58,7 +76,7 @@ test-browser: test-book
 	sh scripts/install_browser.sh
 	$(BIN)/python -m pytest tests/browser -q -p no:cacheprovider
 
-test: test-unit test-notebooks test-book test-browser
+test: test-unit test-notebooks test-portable-sensitive test-book test-browser
 
 clean:
 	rm -rf _build .pytest_cache

@@ -9,12 +9,14 @@ or its checks were removed) or if any check line says ``FAIL``.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from sphinx.errors import ExtensionError
 
 REPORT = "reproducibility.md"
+SUMMARY = re.compile(r"(\d+) of (\d+) checks passed")
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,11 @@ def parse_line(line: str) -> Check | None:
 
 
 def chapter_checks(path: Path) -> tuple[str, list[Check]]:
-    """Title and check lines of one executed notebook (stream outputs and failed-cell error messages)."""
+    """Title and check lines of one executed notebook (stream outputs and failed-cell error messages).
+
+    The title is the first Markdown heading (the chapter's set-up cell, a code cell, comes before it). A summary line
+    printed by ``checks.summary()`` ("N of N checks passed") must count the check lines printed before it.
+    """
     nb = json.loads(path.read_text(encoding="utf-8"))
     title = path.stem
     checks = []
@@ -46,7 +52,12 @@ def chapter_checks(path: Path) -> tuple[str, list[Check]]:
             title = source.splitlines()[0][2:].strip()
         for output in cell.get("outputs", []):
             text = "".join(output.get("text", [])) if output.get("output_type") == "stream" else output.get("evalue", "")
-            checks.extend(c for c in map(parse_line, text.splitlines()) if c is not None)
+            for line in text.splitlines():
+                if (check := parse_line(line)) is not None:
+                    checks.append(check)
+                elif (summary := SUMMARY.fullmatch(line.strip())) and summary.group(2) != str(len(checks)):
+                    raise ExtensionError(f"reproducibility report: {path.name} says {line.strip()!r} after "
+                                         f"{len(checks)} check lines")
     return title, checks
 
 
@@ -69,7 +80,7 @@ def render(chapters: list[tuple[str, str, list[Check]]]) -> str:
                      f"{sum(c.status == 'PASS' for c in checks)} |")
     for stem, title, checks in chapters:
         lines += ["", f"## {title}", "", f"From [the chapter's checks](chapters/{stem}.ipynb).", "",
-                  "| # | claim | measured | criterion | status |", "| --- | --- | --- | --- | --- |"]
+                  "| # | check | measured | criterion | status |", "| --- | --- | --- | --- | --- |"]
         lines += [f"| {i} | {_cell(c.name)} | {_cell(c.measured)} | {_cell(c.criterion)} | {c.status} |"
                   for i, c in enumerate(checks, 1)]
     return "\n".join(lines) + "\n"

@@ -1,4 +1,4 @@
-"""Benchmark 4: every chapter's execution time and peak memory at SCALE="book" (targets: <= 120 s and <= 3 GB each,
+"""Benchmark 4: every chapter's execution time and peak memory at SCALE="book" (budgets: <= 120 s and <= 3 GB each,
 the whole book <= 12 minutes).
 
 Each chapter runs exactly as ``make execute`` runs it (a fresh kernel, working directory ``chapters/``), but into a
@@ -52,11 +52,11 @@ def main() -> int:
             missed.append(chapter.stem)
     rows.append(["**whole book**", f"{total:.0f} ({total / 60:.1f} min)", "", "yes" if total <= 60 * BOOK_MINUTES else "**no**"])
     text = (f'Every chapter executed at `SCALE = "book"` in a fresh kernel; peak memory is the kernel\'s peak resident '
-            f"set. Targets: at most {LIMIT_SECONDS} s and {LIMIT_MB // 1024} GB per chapter, {BOOK_MINUTES} minutes "
-            "for the book.\n\n" + table(["chapter", "time (s)", "peak memory (MB)", "within target"], rows))
+            f"set. Budgets: at most {LIMIT_SECONDS} s and {LIMIT_MB // 1024} GB per chapter, {BOOK_MINUTES} minutes "
+            "for the book.\n\n" + table(["chapter", "time (s)", "peak memory (MB)", "within budget"], rows))
     report("chapter_costs", "4. Chapter execution time and peak memory", text, write=not args.quick)
     if missed or total > 60 * BOOK_MINUTES:
-        print(f"MISS: over target: {missed or 'the whole book'}", file=sys.stderr)
+        print(f"MISS: over budget: {missed or 'the whole book'}", file=sys.stderr)
     return 0
 
 

@@ -38,6 +38,9 @@ def _tanh_d2(h):
     return -2.0 * t * (1.0 - t * t)
 
 
+#: The activations by name (``"linear"``, ``"tanh"``, ``"relu"``, ``"hard_tanh"``), each an :class:`Activation`.
+#:
+#: :meta hide-value:
 ACTIVATIONS = {
     "linear": Activation("linear", lambda h: np.asarray(h, dtype=float), np.ones_like, np.zeros_like, lambda h: h),
     "tanh": Activation("tanh", np.tanh, lambda h: 1.0 - np.tanh(h) ** 2, _tanh_d2, torch.tanh),
@@ -54,7 +57,7 @@ def get(activation) -> Activation:
     """Return the :class:`Activation` named ``activation`` (or ``activation`` itself if it is one)."""
     if isinstance(activation, Activation):
         return activation
-    if activation not in ACTIVATIONS:
+    if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     return ACTIVATIONS[activation]
 

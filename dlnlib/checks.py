@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import _validation as v
+
 __all__ = ["CheckResult", "RESULTS", "check_close", "check_below", "check_above", "check_between", "check_true",
            "summary"]
 
@@ -28,6 +30,7 @@ class CheckResult:
         return f"{'PASS' if self.passed else 'FAIL'} | {self.name} | measured {self.measured} | {self.criterion}"
 
 
+#: Every check run so far in this process, in order (read by :func:`summary`).
 RESULTS: list[CheckResult] = []
 
 
@@ -39,8 +42,12 @@ def _fmt(x: float, digits: int, floor: float | None) -> str:
     return f"{x:.{digits}g}"
 
 
-def _scalar(measured, name: str) -> float:
-    arr = np.asarray(measured, dtype=float)
+def _scalar(measured, name: str, digits: int) -> float:
+    """The measured value as a float (NaN and infinities allowed: the check then fails), after checking the name and
+    the number of digits."""
+    v.text(name, "name")
+    v.count(digits, "digits")
+    arr = v.as_float_array(measured, f"measured (check {name!r})", finite=False)
     if arr.size != 1:
         raise ValueError(f"check {name!r}: measured must be one number, got shape {arr.shape}; reduce it first")
     return float(arr.reshape(()))
@@ -59,7 +66,10 @@ def check_close(name: str, measured, expected: float, rtol: float | None = None,
     """Assert ``|measured - expected| <= atol + rtol * |expected|`` (give at least one tolerance)."""
     if rtol is None and atol is None:
         raise ValueError("check_close needs rtol or atol")
-    x = _scalar(measured, name)
+    x = _scalar(measured, name, digits)
+    expected = v.real_scalar(expected, "expected")
+    rtol = None if rtol is None else v.nonnegative_scalar(rtol, "rtol")
+    atol = None if atol is None else v.nonnegative_scalar(atol, "atol")
     tol = (atol or 0.0) + (rtol or 0.0) * abs(expected)
     parts = ([f"rel {rtol:g}"] if rtol is not None else []) + ([f"abs {atol:g}"] if atol is not None else [])
     _report(name, _fmt(x, digits, None), f"expected {expected:.{digits}g} within {' + '.join(parts)}",
@@ -68,25 +78,35 @@ def check_close(name: str, measured, expected: float, rtol: float | None = None,
 
 def check_below(name: str, measured, bound: float, digits: int = 2, floor: float | None = None) -> None:
     """Assert ``measured < bound``; values below ``floor`` print as ``< floor`` (round-off noise)."""
-    x = _scalar(measured, name)
+    x = _scalar(measured, name, digits)
+    bound = v.real_scalar(bound, "bound")
+    floor = None if floor is None else v.positive_scalar(floor, "floor")
     _report(name, _fmt(x, digits, floor), f"< {bound:g}", np.isfinite(x) and x < bound)
 
 
 def check_above(name: str, measured, bound: float, digits: int = 3) -> None:
     """Assert ``measured > bound``."""
-    x = _scalar(measured, name)
+    x = _scalar(measured, name, digits)
+    bound = v.real_scalar(bound, "bound")
     _report(name, _fmt(x, digits, None), f"> {bound:g}", np.isfinite(x) and x > bound)
 
 
 def check_between(name: str, measured, low: float, high: float, digits: int = 3) -> None:
     """Assert ``low <= measured <= high``."""
-    x = _scalar(measured, name)
+    x = _scalar(measured, name, digits)
+    low, high = v.real_scalar(low, "low"), v.real_scalar(high, "high")
+    if low > high:
+        raise ValueError(f"low must be <= high, got low = {low:g} and high = {high:g}")
     _report(name, _fmt(x, digits, None), f"in [{low:g}, {high:g}]", np.isfinite(x) and low <= x <= high)
 
 
 def check_true(name: str, condition: bool, description: str) -> None:
-    """Assert a yes/no claim; ``description`` states what was required."""
-    _report(name, "yes" if condition else "no", description, bool(condition))
+    """Assert a yes/no claim (``condition`` a boolean, never a number: NaN would count as true); ``description``
+    states what was required."""
+    v.text(name, "name")
+    v.text(description, "description")
+    condition = v.flag(condition, "condition")
+    _report(name, "yes" if condition else "no", description, condition)
 
 
 def summary() -> str:

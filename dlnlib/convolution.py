@@ -42,10 +42,16 @@ def circular_conv(x, kernel) -> np.ndarray:
     x = v.as_float_array(x, "x")
     kernel = v.as_float_array(kernel, "kernel")
     ndim = kernel.ndim - 2
-    if ndim not in (1, 2) or any(k % 2 == 0 for k in kernel.shape[2:]):
+    if ndim not in (1, 2) or any(k % 2 == 0 for k in kernel.shape[2:]) or kernel.size == 0:
         raise ValueError(f"kernel must be (c_out, c_in, k) or (c_out, c_in, k, k) with odd k, got {kernel.shape}")
     if x.ndim < ndim + 1 or x.shape[-ndim - 1] != kernel.shape[1]:
         raise ValueError(f"x must be (..., {kernel.shape[1]}, n{', n' if ndim == 2 else ''}), got shape {x.shape}")
+    return _circular_conv(x, kernel)
+
+
+def _circular_conv(x: np.ndarray, kernel: np.ndarray) -> np.ndarray:
+    """:func:`circular_conv` without the checks, for the layer loops that check their arguments once."""
+    ndim = kernel.ndim - 2
     axes = tuple(range(-ndim, 0))
     out = np.zeros(x.shape[:-ndim - 1] + (kernel.shape[0],) + x.shape[-ndim:])
     for tap in np.ndindex(*kernel.shape[2:]):
@@ -163,12 +169,15 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
     Propagation
     """
     h = v.as_float_array(inputs, "inputs")
-    if h.ndim not in (3, 4) or h.shape[0] < 2:
+    if h.ndim not in (3, 4) or h.shape[0] < 2 or h.size == 0 or (h.ndim == 4 and h.shape[2] != h.shape[3]):
         raise ValueError(f"inputs must be (B >= 2, c, n) or (B >= 2, c, n, n), got shape {h.shape}")
     depth = v.depth(depth)
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    sigma_b2 = float(v.as_float_array(sigma_b2, "sigma_b2"))
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
+    kernel = v.choice(kernel, "kernel", init.KERNEL_KINDS)
+    kernel_size = v.odd_count(kernel_size, "kernel_size")
     record_every = v.count(record_every, "record_every")
+    progress = v.flag(progress, "progress")
     act = get_activation(activation)
     rng = v.generator(seed)
     c, ndim = h.shape[1], h.ndim - 2
@@ -182,20 +191,31 @@ def signal_propagation(inputs, depth: int, sigma_w2: float, sigma_b2: float = 0.
     def record(layer):
         flat = h.reshape(h.shape[0], -1)
         q = torch.mean(flat ** 2, dim=1)
+        if not bool(torch.all(torch.isfinite(q))):
+            raise FloatingPointError(f"the signal overflowed float64 by layer {layer}: with sigma_w2 = "
+                                     f"{sigma_w2:g} and {act.name}, q grows without bound at this depth")
+        dot, scale = flat[0] @ flat[1], torch.sqrt(q[0] * q[1])
+        if bool(torch.isfinite(dot)) and bool(torch.isfinite(scale)):
+            c = dot / flat.shape[1] / scale
+        else:                   # q beyond 1e154: the product overflows, so normalise each input first
+            c = (flat[0] / torch.sqrt(q[0])) @ (flat[1] / torch.sqrt(q[1])) / flat.shape[1]
         rec["layers"].append(layer)
         rec["q"].append(q)
-        rec["c"].append(flat[0] @ flat[1] / flat.shape[1] / torch.sqrt(q[0] * q[1]))
+        rec["c"].append(c)          # NaN when an input is 0
         rec["log_gain"].append(log_gain.clone())
 
     record(0)
     layers = _layers(c, ndim, sigma_w2, sigma_b2, kernel, kernel_size, rng, dev)
     for layer in range(1, depth + 1):
         k, bias = next(layers)
-        out = _torch_circular_conv(torch.cat([act.torch_phi(h), (torch_slope(act, h[0]) * tangent)[None]]), k)
+        out = _torch_circular_conv(torch.cat([act.torch_phi(h), (torch_slope(act, h[0]) * tangent)[None]]), k)  # one pass
         h, tangent = out[:-1] + bias, out[-1]
         norm = torch.linalg.vector_norm(tangent)
-        log_gain = log_gain + torch.log(norm)
-        tangent = tangent / norm
+        if bool(norm > 0):
+            log_gain = log_gain + torch.log(norm)
+            tangent = tangent / norm
+        else:                    # every slope on the way was 0 (e.g. ReLU on negative input): no gradient gets back
+            log_gain = torch.full_like(log_gain, -np.inf)
         if layer % record_every == 0 or layer == depth:
             record(layer)
         if progress and layer % 1000 == 0:
@@ -303,10 +323,12 @@ def mean_variance_profile(inputs, depth: int, profile, sigma_w2: float = 1.0, ac
         ``(depth + 1, n)``: row :math:`l` is :math:`q^l_\alpha`.
     """
     x = v.as_float_array(inputs, "inputs")
-    if x.ndim != 2:
+    if x.ndim != 2 or x.size == 0:
         raise ValueError(f"inputs must be (c, n), got shape {x.shape}")
     depth = v.depth(depth)
     n_draws = v.count(n_draws, "n_draws")
+    profile = v.variance_profile(profile, ndims=(1,))
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
     act = get_activation(activation)
     rng = v.generator(seed)
     c = x.shape[0]
@@ -314,6 +336,9 @@ def mean_variance_profile(inputs, depth: int, profile, sigma_w2: float = 1.0, ac
     profiles = [np.mean(h ** 2, axis=(0, 1))]
     for _ in range(depth):
         kernels = [init.gaussian_kernel(c, c, profile, sigma_w2, seed=rng) for _ in range(n_draws)]
-        h = np.stack([circular_conv(act.phi(h[d]), kernels[d]) for d in range(n_draws)])
+        h = np.stack([_circular_conv(act.phi(h[d]), kernels[d]) for d in range(n_draws)])
         profiles.append(np.mean(h ** 2, axis=(0, 1)))
+        if not np.all(np.isfinite(profiles[-1])):
+            raise FloatingPointError(f"the variance overflowed float64 by layer {len(profiles) - 1}: with sigma_w2 = "
+                                     f"{sigma_w2:g} it grows without bound at this depth")
     return np.array(profiles)

@@ -20,6 +20,12 @@ from .activations import get as get_activation
 __all__ = ["MLP", "VanillaCNN", "layer_gradient_norms"]
 
 
+def _dtype_device(dtype, device):
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a torch floating-point dtype such as torch.float32, got {dtype!r}")
+    return dtype, v.device(device)
+
+
 def _tensor(x, name: str, dtype, device) -> torch.Tensor:
     """A copy (never a view: training updates parameters in place and must not touch the caller's arrays)."""
     return torch.tensor(v.as_float_array(x, name), dtype=dtype, device=device)
@@ -48,9 +54,9 @@ class MLP(torch.nn.Module):
 
     def __init__(self, weights, biases=None, activation: str = "tanh", dtype=torch.float32, device="cpu"):
         super().__init__()
-        if not weights:
-            raise ValueError("weights must hold at least one matrix")
-        ws = [_tensor(w, f"weights[{l}]", dtype, device) for l, w in enumerate(weights)]
+        dtype, device = _dtype_device(dtype, device)
+        self.phi = get_activation(activation).torch_phi
+        ws = [_tensor(w, f"weights[{l}]", dtype, device) for l, w in enumerate(v.sequence(weights, "weights", "matrices"))]
         batched = ws[0].ndim == 3
         for l, w in enumerate(ws):
             if w.ndim != ws[0].ndim or w.ndim not in (2, 3) or (batched and w.shape[0] != ws[0].shape[0]):
@@ -62,6 +68,7 @@ class MLP(torch.nn.Module):
         if biases is None:
             bs = [torch.zeros(w.shape[:-1], dtype=dtype, device=device) for w in ws]
         else:
+            biases = v.sequence(biases, "biases", "vectors")
             if len(biases) != len(ws):
                 raise ValueError(f"biases must hold {len(ws)} vectors, got {len(biases)}")
             bs = [_tensor(b, f"biases[{l}]", dtype, device) for l, b in enumerate(biases)]
@@ -70,7 +77,6 @@ class MLP(torch.nn.Module):
                     raise ValueError(f"biases[{l}] must have shape {tuple(w.shape[:-1])}, got {tuple(b.shape)}")
         self.weights = torch.nn.ParameterList(ws)
         self.biases = torch.nn.ParameterList(bs)
-        self.phi = get_activation(activation).torch_phi
         self.n_runs = ws[0].shape[0] if batched else None
 
     def preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -119,8 +125,11 @@ class VanillaCNN(torch.nn.Module):
 
     def __init__(self, kernels, biases, readout, activation: str = "tanh", dtype=torch.float32, device="cpu"):
         super().__init__()
-        if not kernels or len(biases) != len(kernels):
-            raise ValueError("kernels must be non-empty and biases must hold one vector per kernel")
+        dtype, device = _dtype_device(dtype, device)
+        self.phi = get_activation(activation).torch_phi
+        kernels, biases = v.sequence(kernels, "kernels", "kernels"), v.sequence(biases, "biases", "vectors")
+        if len(biases) != len(kernels):
+            raise ValueError(f"biases must hold one vector per kernel ({len(kernels)}), got {len(biases)}")
         ks = [_tensor(k, f"kernels[{l}]", dtype, device) for l, k in enumerate(kernels)]
         batched = ks[0].ndim == 5
         runs = ks[0].shape[0] if batched else 1
@@ -143,7 +152,6 @@ class VanillaCNN(torch.nn.Module):
         self.readout = torch.nn.Parameter(readout)
         self.readout_bias = torch.nn.Parameter(torch.zeros(readout.shape[:1 + batched], dtype=dtype, device=device))
         self.pool = readout.ndim - batched == 2
-        self.phi = get_activation(activation).torch_phi
         self.n_runs = runs if batched else None
 
     def features(self, x: torch.Tensor) -> torch.Tensor:

@@ -60,17 +60,20 @@ def stack_runs(runs) -> list[np.ndarray]:
     ``stack_runs([orthogonal(widths, 1.1, seed=0), scaled_gaussian(widths, seed=1)])`` gives the weights of two
     independent networks trained side by side (:func:`dlnlib.train.gradient_descent`, :class:`dlnlib.deepnets.MLP`).
     """
-    runs = list(runs)
-    if not runs:
-        raise ValueError("stack_runs needs at least one run")
-    return [np.stack(parts) for parts in zip(*runs)]
+    if isinstance(runs, (list, tuple)) and not runs:
+        raise ValueError("stack_runs needs at least one run (runs is empty)")
+    runs = [v.sequence(run, f"runs[{r}]", "matrices") for r, run in enumerate(v.sequence(runs, "runs", "runs"))]
+    if any(len(run) != len(runs[0]) for run in runs):
+        raise ValueError(f"runs must all hold the same number of matrices, got {[len(run) for run in runs]}")
+    parts = [[v.as_float_array(m, f"runs[{r}][{l}]") for r, m in enumerate(layer)] for l, layer in enumerate(zip(*runs))]
+    for l, layer in enumerate(parts):
+        if any(m.shape != layer[0].shape for m in layer):
+            raise ValueError(f"runs must have matrices of one shape per layer; layer {l} has {[m.shape for m in layer]}")
+    return [np.stack(layer) for layer in parts]
 
 
 def _gain(gain, name: str = "gain") -> float:
-    gain = float(v.as_float_array(gain, name))
-    if gain < 0:
-        raise ValueError(f"{name} must be >= 0, got {gain}")
-    return gain
+    return v.nonnegative_scalar(gain, name)
 
 
 def _layer_gains(depth: int, gain, readout_gain) -> list[float]:
@@ -212,9 +215,10 @@ def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_fra
     list of numpy.ndarray, or (weights, frames) with ``return_frames=True``
     """
     widths = _widths(widths)
-    if widths[0] != task.n_in or widths[-1] != task.n_out:
+    if widths[0] != v.task(task).n_in or widths[-1] != task.n_out:
         raise ValueError(f"widths must start with task.n_in={task.n_in} and end with task.n_out={task.n_out}, got {widths}")
     depth = len(widths) - 1
+    return_frames = v.flag(return_frames, "return_frames")
     u, s, vv = task.svd
     k = min(min(widths), s.size)
     u0 = v.positive(u0, "u0")
@@ -271,10 +275,12 @@ def greedy_pretraining(task, widths, lr: float, steps: int, std: float = 0.01, s
     from .train import gradient_descent
 
     widths = _widths(widths)
-    if widths[0] != task.n_in or widths[-1] != task.n_out:
+    if widths[0] != v.task(task).n_in or widths[-1] != task.n_out:
         raise ValueError(f"widths must start with task.n_in={task.n_in} and end with task.n_out={task.n_out}, got {widths}")
     if len(widths) < 3:
-        raise ValueError("greedy pretraining needs at least one hidden layer (two weight matrices)")
+        raise ValueError("greedy pretraining needs at least one hidden layer (two weight matrices) in widths")
+    lr, steps = v.positive_scalar(lr, "lr"), v.count(steps, "steps", minimum=0)
+    std = v.nonnegative_scalar(std, "std")
     rng = v.generator(seed)
     weights, autoencoders = [], []
     covariance = task.sigma11
@@ -289,6 +295,12 @@ def greedy_pretraining(task, widths, lr: float, steps: int, std: float = 0.01, s
         covariance = encoder @ covariance @ encoder.T
     weights.append(gaussian(widths[-2:], std, seed=rng)[0])
     return weights, autoencoders
+
+
+def _ndim(ndim) -> int:
+    if not v.is_integer(ndim) or ndim not in (1, 2):
+        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
+    return int(ndim)
 
 
 def least_squares_top(weights, task) -> list[np.ndarray]:
@@ -372,13 +384,10 @@ def principal_component_consistency(sigma11, frame) -> tuple[float, float]:
 
 
 def _kernel_args(c_out, c_in, kernel_size, ndim):
-    c_out, c_in, kernel_size = v.count(c_out, "c_out"), v.count(c_in, "c_in"), v.count(kernel_size, "kernel_size")
+    c_out, c_in, kernel_size = v.count(c_out, "c_out"), v.count(c_in, "c_in"), v.odd_count(kernel_size, "kernel_size")
     if c_in > c_out:
         raise ValueError(f"an orthogonal kernel needs c_in <= c_out, got c_in={c_in}, c_out={c_out}")
-    if kernel_size % 2 == 0:
-        raise ValueError(f"kernel_size must be odd (a centre tap), got {kernel_size}")
-    if ndim not in (1, 2):
-        raise ValueError(f"ndim must be 1 or 2, got {ndim!r}")
+    _ndim(ndim)
     return c_out, c_in, kernel_size
 
 
@@ -490,12 +499,8 @@ def gaussian_kernel(c_out: int, c_in: int, profile, sigma_w2: float = 1.0, seed=
         ``(c_out, c_in) + profile.shape``.
     """
     c_out, c_in = v.count(c_out, "c_out"), v.count(c_in, "c_in")
-    profile = v.as_float_array(profile, "profile")
-    if profile.ndim not in (1, 2) or any(k % 2 == 0 for k in profile.shape) or np.any(profile < 0):
-        raise ValueError(f"profile must be non-negative with odd shape (k,) or (k, k), got shape {profile.shape}")
-    if abs(profile.sum() - 1.0) > 1e-12:
-        raise ValueError(f"profile must sum to 1, got {profile.sum():g}")
-    sigma_w2 = float(v.positive(sigma_w2, "sigma_w2"))
+    profile = v.variance_profile(profile)
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
     rng = v.generator(seed)
     return np.sqrt(sigma_w2 * profile / c_in) * rng.standard_normal((c_out, c_in) + profile.shape)
 
@@ -511,9 +516,9 @@ def conv_kernel(kind: str, c_out: int, c_in: int, sigma_w2: float, kernel_size: 
     :func:`gaussian_kernel` with the uniform profile :math:`v_\beta = 1/k^{d}` (the usual fan-in scaling);
     ``"gaussian_delta"``: Gaussian with all variance on the centre tap.
     """
-    if kind not in KERNEL_KINDS:
-        raise ValueError(f"kind must be one of {KERNEL_KINDS}, got {kind!r}")
-    sigma_w2 = float(v.positive(sigma_w2, "sigma_w2"))
+    kind = v.choice(kind, "kind", KERNEL_KINDS)
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
+    kernel_size, ndim = v.odd_count(kernel_size, "kernel_size"), _ndim(ndim)
     if kind == "delta_orthogonal":
         return delta_orthogonal(c_out, c_in, kernel_size, ndim, gain=np.sqrt(sigma_w2), seed=seed)
     profile = np.full((kernel_size,) * ndim, 1.0 / kernel_size ** ndim)
@@ -540,7 +545,12 @@ def cnn(channels: int, depth: int, sigma_w2: float, sigma_b2: float, kind: str =
         ``(channels,)`` per layer.
     """
     channels, depth = v.count(channels, "channels"), v.depth(depth)
-    sigma_b = float(np.sqrt(v.as_float_array(sigma_b2, "sigma_b2")))
+    in_channels = v.count(in_channels, "in_channels")
+    sigma_b = float(np.sqrt(v.nonnegative_scalar(sigma_b2, "sigma_b2")))
+    kind, sigma_w2 = v.choice(kind, "kind", KERNEL_KINDS), v.positive_scalar(sigma_w2, "sigma_w2")
+    kernel_size = v.odd_count(kernel_size, "kernel_size")
+    if kind == "delta_orthogonal" and in_channels > channels:
+        raise ValueError(f"in_channels must be <= channels for orthogonal kernels, got {in_channels} > {channels}")
     rng = v.generator(seed)
     kernels = [conv_kernel(kind, channels, in_channels if l == 0 else channels, sigma_w2, kernel_size, 2, seed=rng)
                for l in range(depth)]

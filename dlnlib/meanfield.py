@@ -51,13 +51,6 @@ _Z2, _WZ2 = _trapezoid(601)       # 2-D averages (pairs of correlated inputs), s
 _Q_MAX = 1e12
 
 
-def _nonnegative(value, name: str) -> np.ndarray:
-    arr = v.as_float_array(value, name)
-    if np.any(arr < 0):
-        raise ValueError(f"{name} must be >= 0, got min {arr.min():g}")
-    return arr
-
-
 def gaussian_average(f, q) -> np.ndarray:
     r""":math:`\int\mathcal Dz\,f(\sqrt q\,z)` for every variance in ``q`` (trapezoidal rule, see the module notes).
 
@@ -73,7 +66,8 @@ def gaussian_average(f, q) -> np.ndarray:
     numpy.ndarray
         Same shape as ``q``.
     """
-    q = _nonnegative(q, "q")
+    f = v.function(f, "f")
+    q = v.nonnegative(q, "q")
     return np.sum(_WZ * f(np.sqrt(q)[..., None] * _Z), axis=-1)
 
 
@@ -85,7 +79,7 @@ def slope_moment(q, k: int, activation="tanh") -> float:
     """
     act = get_activation(activation)
     k = v.count(k, "k")
-    q = float(_nonnegative(q, "q"))
+    q = v.nonnegative_scalar(q, "q")
     if act.gate_probability is not None:
         return float(act.gate_probability(q))
     return float(gaussian_average(lambda h: act.dphi(h) ** (2 * k), q))
@@ -112,7 +106,7 @@ def variance_map(q, sigma_w2, sigma_b2=0.0, activation="tanh") -> np.ndarray:
         :math:`q^{l+1}`, the shape of ``q``.
     """
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    sigma_b2 = float(_nonnegative(sigma_b2, "sigma_b2"))
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
     phi = get_activation(activation).phi
     return sigma_w2 * gaussian_average(lambda h: phi(h) ** 2, q) + sigma_b2
 
@@ -134,7 +128,7 @@ def fixed_point_variance(sigma_w2, sigma_b2=0.0, activation="tanh") -> float:
         If the variance grows without bound (e.g. ReLU with :math:`\sigma_w^2 > 2`).
     """
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    sigma_b2 = float(_nonnegative(sigma_b2, "sigma_b2"))
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
     excess = lambda q: variance_map(q, sigma_w2, sigma_b2, activation) - q  # noqa: E731
     grid = np.logspace(-12, 12, 97)
     values = excess(grid)
@@ -173,11 +167,9 @@ def correlation_map(c, q, sigma_w2, sigma_b2=0.0, activation="tanh") -> float:
 
     At the fixed point :math:`q = q^*` the map has :math:`c = 1` as a fixed point with slope :math:`\chi_1`.
     """
-    c = float(v.as_float_array(c, "c"))
-    if not -1.0 <= c <= 1.0:
-        raise ValueError(f"c must be a correlation in [-1, 1], got {c:g}")
+    c = v.in_interval(c, "c", -1.0, 1.0)
     q = v.positive_scalar(q, "q")
-    sigma_b2 = float(_nonnegative(sigma_b2, "sigma_b2"))
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
     phi = get_activation(activation).phi
     q_next = float(variance_map(q, sigma_w2, sigma_b2, activation))
     return (sigma_w2 * _pair_average(phi, q, c) + sigma_b2) / q_next
@@ -190,7 +182,7 @@ def chi_1(sigma_w2, sigma_b2=0.0, activation="tanh", q=None) -> float:
     criticality (Poole et al. 2016; Pennington et al. 2017).
     """
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    q = fixed_point_variance(sigma_w2, sigma_b2, activation) if q is None else float(_nonnegative(q, "q"))
+    q = fixed_point_variance(sigma_w2, sigma_b2, activation) if q is None else v.nonnegative_scalar(q, "q")
     return sigma_w2 * slope_moment(q, 1, activation)
 
 
@@ -205,9 +197,14 @@ def fixed_point_correlation(sigma_w2, sigma_b2=0.0, activation="tanh") -> float:
     excess = lambda c: correlation_map(c, q_star, sigma_w2, sigma_b2, activation) - c  # noqa: E731
     if excess(0.0) <= 0.0:
         return 0.0
-    if excess(1.0 - 1e-6) >= 0.0:       # chi_1 = 1 up to round-off (a point computed on the critical line): c* = 1
-        return 1.0
-    return float(optimize.brentq(excess, 0.0, 1.0 - 1e-6, xtol=1e-14))
+    low, high = 0.0, 1.0 - 1e-6
+    if excess(high) >= 0.0:     # quadrature error near c = 1 (kinked phi, e.g. hard-tanh): bracket the root on a grid
+        grid = np.linspace(0.0, high, 101)
+        high = next((c for c in grid[1:] if excess(c) < 0.0), None)
+        if high is None:        # chi_1 = 1 up to round-off (a point computed on the critical line): c* = 1
+            return 1.0
+        low = grid[np.searchsorted(grid, high) - 1]
+    return float(optimize.brentq(excess, low, high, xtol=1e-14))
 
 
 @dataclass(frozen=True)
@@ -255,7 +252,10 @@ def depth_scales(sigma_w2, sigma_b2=0.0, activation="tanh") -> DepthScales:
     c_star = fixed_point_correlation(sigma_w2, sigma_b2, activation)
     chi1 = chi_1(sigma_w2, sigma_b2, activation, q_star)
     chi_c = sigma_w2 * _pair_average(act.dphi, q_star, c_star) if c_star < 1.0 else chi1
-    chi_q = float(sigma_w2 * gaussian_average(lambda h: act.dphi(h) ** 2 + act.phi(h) * act.d2phi(h), q_star))
+    if act.gate_probability is None:
+        chi_q = float(sigma_w2 * gaussian_average(lambda h: act.dphi(h) ** 2 + act.phi(h) * act.d2phi(h), q_star))
+    else:                       # 0/1 slopes: phi phi'' = 0 almost everywhere, and the mean slope^2 is p(q) in closed form
+        chi_q = float(sigma_w2 * act.gate_probability(q_star))
     return DepthScales(q_star=q_star, c_star=c_star, chi_1=chi1, chi_c=float(chi_c), chi_q=chi_q,
                        xi_c=_depth_scale(chi_c), xi_q=_depth_scale(chi_q))
 
@@ -276,7 +276,7 @@ def critical_line(sigma_b2, activation="tanh") -> np.ndarray:
     numpy.ndarray
         :math:`\sigma_w^2` on the critical line, the shape of ``sigma_b2``.
     """
-    sigma_b2 = _nonnegative(sigma_b2, "sigma_b2")
+    sigma_b2 = v.nonnegative(sigma_b2, "sigma_b2")
     dphi0 = float(get_activation(activation).dphi(np.array(0.0)))
     if dphi0 == 0.0:
         raise ValueError(f"{activation!r} has phi'(0) = 0; its critical line is not defined this way")
@@ -313,12 +313,8 @@ def cnn_mode_eigenvalues(profile, n: int) -> np.ndarray:
     numpy.ndarray
         ``(n,)`` real eigenvalues (the profile is symmetric) for Fourier modes :math:`j = 0..n-1`.
     """
-    profile = _nonnegative(profile, "profile")
+    profile = v.variance_profile(profile, ndims=(1,))
     n = v.count(n, "n")
-    if profile.ndim != 1 or profile.size % 2 == 0:
-        raise ValueError(f"profile must be 1-D with an odd number 2k+1 of taps, got shape {profile.shape}")
-    if abs(profile.sum() - 1.0) > 1e-12:
-        raise ValueError(f"profile must sum to 1, got {profile.sum():g}")
     k = profile.size // 2
     beta = np.arange(-k, k + 1)
     phases = np.exp(2j * np.pi * np.outer(np.arange(n), beta) / n)
@@ -381,7 +377,7 @@ def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=
     if activation not in _LOG_SLOPES:
         raise ValueError(f"activation must be one of {sorted(_LOG_SLOPES)} (a slope that never vanishes), got "
                          f"{activation!r}")
-    q0 = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else float(_nonnegative(q_in, "q_in"))
+    q0 = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else v.nonnegative_scalar(q_in, "q_in")
     log_slope = _LOG_SLOPES[activation]
 
     def along_the_map(q):

@@ -12,7 +12,8 @@ import numpy as np
 
 from . import _validation as v
 
-__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "class_separation"]
+__all__ = ["compression_frames", "compressed_start", "invariant_bulk", "core_subspace", "class_separation",
+           "layer_separation"]
 
 
 def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray, np.ndarray]:
@@ -41,13 +42,15 @@ def compression_frames(weights0, first_gradient, rank: int) -> tuple[np.ndarray,
     U, V : numpy.ndarray
         ``(d, 2r)`` each, with orthonormal columns.
     """
-    ws = [v.as_float_array(w, f"weights0[{l}]") for l, w in enumerate(weights0)]
-    g = v.as_float_array(first_gradient, "first_gradient")
-    rank = v.count(rank, "rank")
+    ws = v.chain(weights0, "weights0", runs=False)
     d = ws[0].shape[1]
-    if any(w.shape != (d, d) for w in ws) or g.shape != (d, d) or 2 * rank > d:
-        raise ValueError(f"need square (d, d) factors and gradient with 2 rank <= d, got d = {d}, rank = {rank}")
+    if any(w.shape != (d, d) for w in ws):
+        raise ValueError(f"weights0 must be square (d, d) factors, got shapes {[w.shape for w in ws]}")
+    g = v.array(first_gradient, "first_gradient", shape=(d, d))
+    rank = v.count(rank, "rank", maximum=d // 2)
     eps = float(np.linalg.norm(ws[0], 2))
+    if eps == 0:
+        raise ValueError("weights0[0] must be non-zero: the frames are scaled by eps = |W_1(0)|")
     grad_left, _, grad_right_t = np.linalg.svd(g)
     sides = np.hstack([grad_right_t[:rank].T, ws[0].T @ grad_left[:, :rank] / eps])
     V, _, _ = np.linalg.svd(sides, full_matrices=False)
@@ -90,24 +93,50 @@ def invariant_bulk(weight, weight0, rank: int, tol: float = 1e-9) -> dict:
     -------
     dict
         ``singular_values`` (descending), ``rho`` (bulk mean), ``spread`` (relative max - min of the bulk),
-        ``rank`` (numerical rank of the deviation at relative tolerance ``tol``).
+        ``rank`` (numerical rank of the deviation: its singular values above ``tol`` times :math:`\lVert W\rVert_2`, so
+        that round-off never counts).
     """
-    w, w0 = v.as_float_array(weight, "weight"), v.as_float_array(weight0, "weight0")
-    rank = v.count(rank, "rank")
+    w = v.array(weight, "weight", ndim=2)
+    w0 = v.array(weight0, "weight0", shape=w.shape)
+    rank = v.count(rank, "rank", maximum=(min(w.shape) - 1) // 2)     # leaves a bulk of d - 2r >= 1 values
+    tol = v.in_interval(tol, "tol", 0.0, 1.0, closed="neither")
+    eps = float(np.linalg.norm(w0, 2))
+    if eps == 0:
+        raise ValueError("weight0 must be non-zero (the start eps O, eps = |W(0)| > 0)")
     s = np.linalg.svd(w, compute_uv=False)
     bulk = s[rank: len(s) - rank]
     rho = float(np.mean(bulk))
-    eps = float(np.linalg.norm(w0, 2))
     dev = np.linalg.svd(w - rho / eps * w0, compute_uv=False)
-    return {"singular_values": s, "rho": rho, "spread": float(np.ptp(bulk) / rho),
-            "rank": int(np.sum(dev > tol * max(dev.max(), 1e-300)))}
+    return {"singular_values": s, "rho": rho, "spread": float(np.ptp(bulk) / rho) if rho > 0 else float("inf"),
+            "rank": int(np.sum(dev > tol * s[0]))}
+
+
+def core_subspace(weight, rank: int) -> np.ndarray:
+    r"""Orthonormal basis ``(d, 2r)`` of the right singular vectors of the :math:`2r` singular values outside the bulk.
+
+    As in :func:`invariant_bulk`, the core is the :math:`r` largest and the :math:`r` smallest singular values, and the
+    bulk the :math:`d - 2r` between them. Under the invariant structure (Yaras et al. 2023) this subspace is spanned
+    by the first :math:`2r` columns of :math:`V_l` and does not move during training; compare two of them with
+    ``scipy.linalg.subspace_angles``. It is well defined only while the core values stay apart from the bulk.
+    """
+    w = v.as_float_array(weight, "weight")
+    rank = v.count(rank, "rank")
+    if w.ndim != 2 or 2 * rank > min(w.shape):
+        raise ValueError(f"weight must be a matrix with 2 rank <= min(shape), got shape {w.shape} and rank {rank}")
+    _, _, vt = np.linalg.svd(w)
+    n = min(w.shape)
+    return np.vstack([vt[:rank], vt[n - rank: n]]).T
 
 
 def class_separation(features, labels) -> float:
     r"""Within-class over between-class variability, :math:`D = \operatorname{tr}\Sigma_W/\operatorname{tr}\Sigma_B`,
     of ``features`` ``(dim, n)`` with integer ``labels`` ``(n,)`` (neural-collapse measure; Yaras et al. 2023, Fig. 5)."""
-    h = v.as_float_array(features, "features")
-    labels = np.asarray(labels)
+    h = v.array(features, "features", ndim=2)
+    labels = v.integer_array(labels, "labels")
+    if labels.shape != (h.shape[1],):
+        raise ValueError(f"labels must hold one label per column of features ({h.shape[1]},), got {labels.shape}")
+    if np.unique(labels).size < 2:
+        raise ValueError("labels must name at least two classes: with one, there is no between-class variability")
     mean = h.mean(axis=1, keepdims=True)
     within = between = 0.0
     for k in np.unique(labels):
@@ -115,4 +144,37 @@ def class_separation(features, labels) -> float:
         mk = hk.mean(axis=1, keepdims=True)
         within += np.sum((hk - mk) ** 2)
         between += hk.shape[1] * np.sum((mk - mean) ** 2)
+    if between == 0:
+        raise ValueError("features have the same mean in every class: the ratio is undefined")
     return float(within / between)
+
+
+def layer_separation(weights, inputs, labels) -> np.ndarray:
+    r""":func:`class_separation` of the inputs and of the features :math:`h_l = W_l\cdots W_1X` after every hidden layer.
+
+    Parameters
+    ----------
+    weights : list of array_like
+        ``[W_1, ..., W_L]``, each ``(..., n_{l+1}, n_l)`` with optional leading run axes; the output layer
+        :math:`W_L` is not used.
+    inputs : array_like
+        :math:`X`, ``(n_0, n)``, one column per sample.
+    labels : array_like
+        ``(n,)`` integer class labels.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(..., L)``: :math:`D_0` (inputs) to :math:`D_{L-1}` (last hidden layer).
+    """
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    x = v.as_float_array(inputs, "inputs")
+    runs = ws[0].shape[:-2]
+    n_runs = int(np.prod(runs))
+    features = np.broadcast_to(x, (n_runs,) + x.shape)
+    out = []
+    for w in [None] + ws[:-1]:
+        if w is not None:
+            features = w.reshape((n_runs,) + w.shape[-2:]) @ features
+        out.append([class_separation(f, labels) for f in features])
+    return np.array(out).T.reshape(runs + (len(ws),))

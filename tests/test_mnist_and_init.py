@@ -54,7 +54,16 @@ def test_load_mnist_from_idx_folder(idx_folder):
     X_test, y_test = tasks.load_mnist(folder, split="test")
     assert X_test.shape == (5, 784) and y_test.tolist() == labels[:5].tolist()
     task = tasks.mnist_task(path=folder)
-    np.testing.assert_allclose(task.sigma31, np.eye(10)[labels].T @ (images.reshape(12, -1) / 255.0))
+    pixels = images.reshape(12, -1) / 255.0
+    np.testing.assert_allclose(task.sigma31, np.eye(10)[labels].T @ pixels)
+    # PCA keeps the top components: Sigma11 = diag of the largest squared singular values of the image matrix, and
+    # whitening leaves the top left singular vectors (images x components, up to sign) as inputs
+    u, sv, _ = np.linalg.svd(pixels, full_matrices=False)
+    pca = tasks.mnist_task(n_components=5, path=folder)
+    np.testing.assert_allclose(pca.sigma11, np.diag(sv[:5] ** 2), rtol=1e-10, atol=1e-10 * sv[0] ** 2)
+    white = tasks.mnist_task(n_components=5, whiten=True, path=folder)
+    np.testing.assert_allclose(np.abs(white.X), np.abs(u[:, :5].T), atol=1e-10)
+    np.testing.assert_allclose(np.abs(white.sigma31), np.abs(np.eye(10)[labels].T @ u[:, :5]), atol=1e-10)
     with pytest.raises(FileNotFoundError):
         tasks.load_mnist(folder / "missing")
     with pytest.raises(ValueError, match="split"):
@@ -67,12 +76,27 @@ def test_offline_mnist_subset_and_whitened_pca():
     assert np.bincount(y).tolist() == [500] * 10
     task = tasks.mnist_task(n_components=20, whiten=True, n_samples=2000, seed=0)
     np.testing.assert_allclose(task.X @ task.X.T, np.eye(20), atol=1e-10)
-    np.testing.assert_array_equal(task.sigma11, np.eye(20))
     assert task.n_out == 10 and task.Y.sum() == 2000
     with pytest.raises(ValueError, match="needs n_components"):
         tasks.mnist_task(whiten=True)
     with pytest.raises(ValueError, match="test split"):
         tasks.load_mnist(split="test")
+
+
+def test_whitened_digit_pair_has_class_means_plus_minus_mu_and_white_residuals():
+    X, y, mu = tasks.whitened_digit_pair(3, 5, 30)
+    assert X.shape == (30, 1000) and sorted(set(y.tolist())) == [-1.0, 1.0] and np.sum(y > 0) == 500
+    np.testing.assert_allclose(X[:, y > 0].mean(axis=1), mu, atol=1e-12)
+    np.testing.assert_allclose(X[:, y < 0].mean(axis=1), -mu, atol=1e-12)
+    residual = X - np.outer(mu, y)
+    np.testing.assert_allclose(residual @ residual.T / y.size, np.eye(30), atol=1e-10)
+    # whitening with the pooled covariance makes |mu|^2 the Mahalanobis half-distance: more components, larger
+    fewer = tasks.whitened_digit_pair(3, 5, 10)[2]
+    assert fewer @ fewer < mu @ mu
+    with pytest.raises(ValueError, match="different"):
+        tasks.whitened_digit_pair(4, 4, 10)
+    with pytest.raises(ValueError, match="second"):
+        tasks.whitened_digit_pair(4, 10, 10)
 
 
 def test_scaled_gaussian_and_orthogonal_initialisers():

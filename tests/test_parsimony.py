@@ -71,9 +71,53 @@ def test_factor_lr_scales_each_factor_per_run_and_is_validated():
             train.product_gradient_descent([np.stack([w1, w1]), np.stack([w2, w2])], loss, 0.1, 1, factor_lr=bad)
 
 
+def test_stop_loss_ends_training_when_the_fastest_run_reaches_the_tolerance():
+    rng = np.random.default_rng(11)
+    w1, w2, Y = 0.1 * rng.standard_normal((3, 4)), 0.1 * rng.standard_normal((2, 3)), rng.standard_normal((2, 4))
+    loss = lambda P: 0.5 * ((P - torch.tensor(Y)) ** 2).sum((-2, -1))  # noqa: E731
+    batch, rates = [np.stack([w1, w1]), np.stack([w2, w2])], np.array([0.02, 0.05])
+    full = train.product_gradient_descent(batch, loss, rates, 3000)
+    tol = 1e-3 * (Y ** 2).sum()
+    first = int(np.flatnonzero(full.loss[1] <= tol)[0])              # the faster rate reaches it first
+    assert full.loss[0, first] > tol
+    stopped = train.product_gradient_descent(batch, loss, rates, 3000, record_every=500, stop_loss=tol)
+    assert stopped.t[-1] == first and stopped.t[-2] == 500 * (first // 500)
+    np.testing.assert_allclose(stopped.loss[:, -1], full.loss[:, first], rtol=1e-12)
+    never = train.product_gradient_descent(batch, loss, rates, 300, record_every=100, stop_loss=1e-30)
+    assert never.t.tolist() == [0, 100, 200, 300]
+    with pytest.raises(ValueError, match="stop_loss"):
+        train.product_gradient_descent(batch, loss, rates, 10, stop_loss=-1.0)
+
+
 def test_class_separation():
     features = np.array([[0.0, 0.2, 10.0, 10.2]])
     assert parsimony.class_separation(features, [0, 0, 1, 1]) == pytest.approx(0.04 / 100.0)
+
+
+def test_core_subspace_is_spanned_by_the_non_bulk_singular_vectors():
+    from scipy.linalg import subspace_angles
+    rng = np.random.default_rng(12)
+    d, r = 10, 2
+    U, V = np.linalg.qr(rng.standard_normal((d, d)))[0], np.linalg.qr(rng.standard_normal((d, d)))[0]
+    s = np.r_[2.0, 0.1, 1.5, 0.2, np.full(d - 2 * r, 0.7)]               # core values on both sides of the bulk
+    core = parsimony.core_subspace((U * s) @ V.T, r)
+    assert core.shape == (d, 2 * r)
+    assert subspace_angles(core, V[:, :2 * r])[0] < 1e-12
+    with pytest.raises(ValueError, match="rank"):
+        parsimony.core_subspace(np.eye(3), 2)
+
+
+def test_layer_separation_follows_the_per_layer_factors():
+    # two classes along e_1 (between), deviations along e_2 (within); W = diag(s, rho) shrinks D by (rho/s)^2 a layer
+    X = np.array([[1.0, 1.0, -1.0, -1.0], [0.5, -0.5, 0.5, -0.5]])
+    labels = [0, 0, 1, 1]
+    s, rho = 1.5, 0.5
+    W = np.diag([s, rho])
+    D = parsimony.layer_separation([W, W, W, np.ones((1, 2))], X, labels)
+    np.testing.assert_allclose(D, parsimony.class_separation(X, labels) * (rho / s) ** (2 * np.arange(4)), rtol=1e-12)
+    batched = parsimony.layer_separation([np.stack([W, np.eye(2)])] * 3 + [np.ones((2, 1, 2))], X, labels)
+    np.testing.assert_allclose(batched[0], D, rtol=1e-12)
+    np.testing.assert_allclose(batched[1], D[0], rtol=1e-12)
 
 
 def test_matrix_completion_loss_gradient_and_recovery_error():

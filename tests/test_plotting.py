@@ -14,6 +14,19 @@ def test_use_style_sets_house_rcparams():
     assert matplotlib.rcParams["axes.grid"] is True
 
 
+def test_figures_are_opaque_white_even_after_a_transparent_backend_default(tmp_path):
+    from PIL import Image
+    matplotlib.rcParams.update({"figure.facecolor": (1, 1, 1, 0), "savefig.facecolor": "none"})  # as some inline backends
+    plotting.use_style()
+    fig, ax = plotting.figure()
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(tmp_path / "f.png")
+    plt.close(fig)
+    pixels = np.asarray(Image.open(tmp_path / "f.png").convert("RGBA"))
+    assert pixels[..., 3].min() == 255, "transparent pixels: the figure would vanish in a dark theme"
+    assert (pixels[0, 0, :3] == 255).all()                                  # the margin is white
+
+
 def test_figure_sizes_and_axes():
     fig, axes = plotting.figure(ncols=3, width=2.0, height=1.5)
     assert axes.shape == (3,)

@@ -51,3 +51,18 @@ def test_committed_chapters_all_have_checks():
     chapters = sorted((Path(__file__).resolve().parents[1] / "chapters").glob("*.ipynb"))
     counts = {p.stem: len(report.chapter_checks(p)[1]) for p in chapters}
     assert len(counts) >= 7 and min(counts.values()) >= 5, counts
+
+
+def test_title_is_read_after_the_setup_cell_and_summary_must_count_the_checks(tmp_path):
+    path = tmp_path / "01_a.ipynb"
+    _notebook(path, ["PASS | first | measured 1 | < 2", "PASS | second | measured 3 | > 2", "2 of 2 checks passed"],
+              "# The real title\n\nLearning goals")
+    nb = json.loads(path.read_text())
+    nb["cells"].insert(0, {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "execution_count": 1,
+                           "outputs": [], "source": ["# @title Colab set-up\n", "import sys"]})
+    path.write_text(json.dumps(nb))
+    title, checks = report.chapter_checks(path)
+    assert title == "The real title" and len(checks) == 2
+    _notebook(path, ["PASS | first | measured 1 | < 2", "3 of 3 checks passed"])
+    with pytest.raises(ExtensionError, match="after 1 check lines"):
+        report.chapter_checks(path)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 
-from dlnlib import theory
+from dlnlib import landscape, tasks, theory, train
 
 
 def test_mode_trajectory_matches_eq12_form_and_limits():
@@ -20,11 +20,6 @@ def test_mode_trajectory_solves_logistic_ode():
     sol = solve_ivp(lambda _, u: 2 * u * (s - u) / tau, (0, 10), [u0], rtol=1e-12, atol=1e-16, dense_output=True)
     t = np.linspace(0, 10, 41)
     np.testing.assert_allclose(theory.mode_trajectory(t, s, u0, tau), sol.sol(t)[0], rtol=1e-8)
-
-
-def test_mode_trajectory_broadcasts():
-    out = theory.mode_trajectory(np.linspace(0, 1, 5)[:, None], np.array([1.0, 2.0, 4.0]), 1e-3)
-    assert out.shape == (5, 3)
 
 
 @pytest.mark.parametrize("s, eps", [(1.0, 1e-4), (5.0, 1e-3), (0.3, 1e-6)])
@@ -81,13 +76,6 @@ def test_deep_mode_trajectory_inverts_learning_time(depth):
     uf = np.array([0.01, 0.5, 1.0, 1.9])
     t = theory.learning_time(s, u0, uf, depth=depth, tau=tau)
     np.testing.assert_allclose(theory.deep_mode_trajectory(t, s, u0, depth, tau), uf, rtol=1e-9)
-
-
-def test_deep_mode_trajectory_depth2_is_sigmoid_and_broadcasts():
-    t = np.linspace(0, 5, 6)[:, None]
-    s = np.array([1.0, 2.0])
-    np.testing.assert_allclose(theory.deep_mode_trajectory(t, s, 1e-2, 2), theory.mode_trajectory(t, s, 1e-2))
-    assert theory.deep_mode_trajectory(t, s, 1e-2, 5).shape == (6, 2)
 
 
 @pytest.mark.parametrize("lam", [1e-2, 1.0, 10.0, -4.0])
@@ -154,6 +142,61 @@ def test_hessian_top_eigenvalue_matches_finite_differences(n_l, s):
     assert theory.hessian_top_eigenvalue(s, depth, tau=4.0) == pytest.approx(theory.hessian_top_eigenvalue(s, depth) / 4)
 
 
+@pytest.mark.parametrize("depth, s, u", [(5, 1.0, 0.5 ** 5), (5, 1.0, 0.8), (3, 2.0, 0.3), (9, 0.5, 0.45), (4, 1.5, 0.0)])
+def test_balanced_chain_hessian_matches_autograd_along_the_path(depth, s, u):
+    """Eigenvalues of the chain's Hessian at a_i = u^(1/D): one along (1, ..., 1), D - 1 equal ones across it."""
+    mode = tasks.Task(sigma11=np.eye(1), sigma31=np.array([[s]]), sigma33_trace=s ** 2)
+    hessian = landscape.loss_hessian([np.full((1, 1), u ** (1 / depth))] * depth, mode)
+    along, across = theory.balanced_chain_hessian(s, u, depth)
+    ones = np.ones(depth) / np.sqrt(depth)
+    np.testing.assert_allclose(hessian @ ones, along * ones, atol=1e-12)          # (1, ..., 1) is an eigenvector
+    np.testing.assert_allclose(np.linalg.eigvalsh(hessian), np.sort([float(along)] + [float(across)] * (depth - 1)),
+                               atol=1e-12)
+
+
+def test_balanced_chain_hessian_top_direction_and_maximum():
+    """(1, ..., 1) carries the top eigenvalue only for u > s/2; over 0 <= u <= s the maximum is lambda_1 at u = s."""
+    u = np.linspace(0.0, 2.0, 2001)
+    for depth in (2, 5, 20):
+        along, across = theory.balanced_chain_hessian(2.0, u, depth)
+        assert np.array_equal(along > across, u > 1.0)
+        assert np.max(np.maximum(along, across)) == pytest.approx(theory.hessian_top_eigenvalue(2.0, depth), rel=1e-12)
+        assert np.argmax(np.maximum(along, across)) == u.size - 1 and across[-1] == 0.0
+    along, across = theory.balanced_chain_hessian(1.0, 0.5 ** 5, 5)     # D = 5, a = 0.5: the example in chapter 4
+    assert along == pytest.approx(9 / 256 - 0.5) and across == pytest.approx(0.125 * (1 - 1 / 32))
+    with pytest.raises(ValueError, match="depth must be >= 2"):
+        theory.balanced_chain_hessian(1.0, 0.5, 1)
+    with pytest.raises(ValueError, match="u must be >= 0"):
+        theory.balanced_chain_hessian(1.0, -0.1, 3)
+
+
+@pytest.mark.parametrize("depth", [2, 5, 50])
+@pytest.mark.parametrize("rate", [2.02, 2.1, 2.3])
+def test_two_cycle_is_where_gradient_descent_ends_up(depth, rate):
+    """Past lr * lambda_1 = 2 a balanced mode (any s) alternates between the two strengths of theory.two_cycle."""
+    s = 3.0
+    lr = rate / theory.hessian_top_eigenvalue(s, depth)
+    run = train.balanced_chain_descent(np.array([s]), 0.9 * s, depth, lr, 20000)
+    low, high = theory.two_cycle(rate, depth)
+    assert low < 1.0 < high
+    np.testing.assert_allclose(np.sort(run.modes[-2:, 0]) / s, [low, high], rtol=1e-8)
+
+
+def test_two_cycle_band_edge():
+    """At the edge the 2-cycle touches the band |u/s - 1| = rel_tol; the edge rises with depth and with rel_tol."""
+    edges = [theory.two_cycle_band_edge(d) for d in (2, 9, 999)]
+    assert 2.0 < edges[0] < edges[1] < edges[2] < 2.06
+    low, high = theory.two_cycle(edges[1], 9)
+    assert max(1 - low, high - 1) == pytest.approx(0.1, abs=1e-9)
+    assert theory.two_cycle_band_edge(9, rel_tol=0.05) < edges[1]
+    with pytest.raises(ValueError, match="rate"):
+        theory.two_cycle(1.9, 3)
+    with pytest.raises(ValueError, match="depth must be >= 2"):
+        theory.two_cycle(2.1, 1)
+    with pytest.raises(ValueError, match="rel_tol must lie between"):
+        theory.two_cycle_band_edge(3, rel_tol=0.9)
+
+
 def test_learning_time_at_optimal_rate_saturates_with_depth():
     """Claim 10: calibration values of the digest (s = c = 1, u0 = 1e-3, uf = 1 - 1e-3)."""
     n_l = [3, 4, 5, 8, 10, 20, 50, 100, 1000]
@@ -172,11 +215,7 @@ def test_infinite_depth_delay_scales_as_one_over_u0():
     assert delay(5e-4) / delay(1e-3) == pytest.approx(2.0, abs=0.01)
 
 
-def test_learning_time_at_optimal_rate_broadcasts_and_validates():
-    s = np.array([0.5, 1.0, 2.0])
-    out = theory.learning_time_at_optimal_rate(s, 1e-3, 0.4, 5, c=2.0)
-    expected = [2.0 * theory.hessian_top_eigenvalue(x, 5) * theory.learning_time(x, 1e-3, 0.4, 5) for x in s]
-    np.testing.assert_allclose(out, expected, rtol=1e-13)
+def test_learning_time_at_optimal_rate_validates():
     with pytest.raises(ValueError, match="c must be > 0"):
         theory.learning_time_at_optimal_rate(1.0, 1e-3, 0.5, 3, c=0)
     with pytest.raises(TypeError, match="depth must be an integer"):

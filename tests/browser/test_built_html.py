@@ -3,11 +3,15 @@
 Run by ``make test-browser`` after ``make test-book`` has built ``_build/html`` (and ``scripts/install_browser.sh``
 has made sure a Chromium exists). Every page must load without console errors or failed requests, render its math
 with the offline MathJax, load every image, and link only to pages and anchors that exist; chapter pages must carry
-the launch and download buttons. Screenshots of two pages are saved under ``_build/screenshots/``.
+the launch and download buttons, and their checks collapsed under a visible one-line summary. The "About this book"
+pages and the API reference are there, inline names such as `networks.mode_strengths` link to the API page, every
+page carries the licence footer, and figures stay legible in the theme's dark mode. Screenshots, in light and dark
+mode, are saved under ``_build/screenshots/``.
 """
 from __future__ import annotations
 
 import functools
+import io
 import os
 import re
 import shutil
@@ -17,6 +21,8 @@ from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import pytest
+import yaml
+from PIL import Image
 from playwright.sync_api import sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,6 +31,10 @@ SHOTS = ROOT / "_build" / "screenshots"
 PAGES = sorted(p.relative_to(HTML).as_posix() for p in HTML.rglob("*.html")
                if not p.relative_to(HTML).as_posix().startswith(("_static/", "_sources/", "_images/")))
 CHAPTERS = [p for p in PAGES if p.startswith("chapters/")]
+ABOUT = ["license.html", "citing.html", "CONTRIBUTING.html", "api.html"]
+REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
+SUMMARY = re.compile(r"^\s*(\d+) of (\d+) checks passed\s*$")
+FIGURE_CHAPTER = "chapters/06_nonlinear_isometry.html"
 # Flags for a closed network (Chromium otherwise keeps trying Google's services) and for running as root.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
@@ -65,10 +75,10 @@ def site():
     server.shutdown()
 
 
-def _visit(site, page_path: str):
+def _visit(site, page_path: str, color_scheme: str = "light"):
     """Open one page; return the Playwright page and the problems seen while loading it."""
     base, browser = site
-    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=color_scheme)
     problems = []
     page.on("console", lambda msg: problems.append(f"console {msg.type}: {msg.text}") if msg.type == "error" else None)
     page.on("pageerror", lambda exc: problems.append(f"page error: {exc}"))
@@ -87,6 +97,7 @@ def _visit(site, page_path: str):
 
 def test_every_page_is_found():
     assert "index.html" in PAGES and "reproducibility.html" in PAGES and "notation.html" in PAGES
+    assert set(ABOUT) <= set(PAGES), f"missing: {set(ABOUT) - set(PAGES)}"
     assert len(CHAPTERS) == len(list((ROOT / "chapters").glob("*.ipynb")))
 
 
@@ -111,11 +122,100 @@ def test_page_loads_cleanly_with_math_and_images(site, page_path):
         assert page.locator("mjx-merror").count() == 0, "MathJax reported a TeX error"
         broken = page.evaluate("() => [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)")
         assert not broken, f"images that did not load: {broken}"
-        if page_path in ("index.html", "chapters/06_nonlinear_isometry.html"):
+        footer = page.locator(".extra_footer").inner_text()
+        assert "MIT License" in footer and "CC BY 4.0" in footer, f"licence footer missing: {footer!r}"
+        if page_path in ("index.html", FIGURE_CHAPTER):
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / (Path(page_path).stem + ".png")))
     finally:
         page.close()
+
+
+def test_about_pages_state_the_licences_citation_and_how_to_contribute(site):
+    page, _ = _visit(site, "license.html")
+    try:
+        text = page.locator("article").inner_text()
+        assert "MIT License" in text and "Creative Commons Attribution 4.0 International" in text
+        mit = page.locator("details", has_text="MIT License (code)")
+        assert not page.get_by_text("Permission is hereby granted").is_visible()
+        mit.locator("summary").click()
+        assert page.get_by_text("Permission is hereby granted").is_visible(), "the MIT text does not expand"
+    finally:
+        page.close()
+    page, _ = _visit(site, "citing.html")
+    try:
+        text = page.locator("article").inner_text()
+        assert "cff-version: 1.2.0" in text and REPOSITORY in text
+    finally:
+        page.close()
+    page, _ = _visit(site, "CONTRIBUTING.html")
+    try:
+        text = page.locator("article").inner_text()
+        for needed in ("Report an error in a chapter", "make execute", "make test", "make test-portable"):
+            assert needed in text, needed
+    finally:
+        page.close()
+
+
+def test_api_reference_documents_dlnlib_and_the_text_links_to_it(site):
+    page, _ = _visit(site, "api.html")
+    try:
+        assert page.locator("dl.py.function").count() >= 50
+        entry = page.locator('[id="dlnlib.theory.learning_time"]')
+        assert entry.count() == 1 and "learning_time" in entry.inner_text()
+    finally:
+        page.close()
+    page, _ = _visit(site, "notation.html")
+    try:
+        link = page.locator('a.api-link[href$="api.html#dlnlib.networks.mode_strengths"]').first
+        assert link.inner_text() == "networks.mode_strengths"
+        link.click()
+        page.wait_for_url(re.compile(r"api\.html#dlnlib\.networks\.mode_strengths$"))
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_figures_are_legible_in_light_and_dark_mode(site, scheme):
+    """The theme follows the reader's colour scheme; figures must keep their light, opaque background in both."""
+    page, problems = _visit(site, FIGURE_CHAPTER, color_scheme=scheme)
+    try:
+        assert not problems, "\n".join(problems)
+        assert page.evaluate("document.documentElement.dataset.theme") == scheme
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / f"{Path(FIGURE_CHAPTER).stem}-{scheme}.png"), full_page=True)
+        background = _luminance(page.screenshot(), corner=True)
+        figure = page.locator("div.cell_output img").first
+        figure.scroll_into_view_if_needed()
+        shot = SHOTS / f"{Path(FIGURE_CHAPTER).stem}-figure-{scheme}.png"
+        figure.screenshot(path=str(shot))
+        median = _luminance(shot.read_bytes(), corner=False)
+        assert median > 170, f"the figure renders dark (median {median:.0f}/255) in {scheme} mode"
+        if scheme == "dark":
+            assert background < 80, f"the page is not in dark mode (background {background:.0f}/255)"
+    finally:
+        page.close()
+
+
+def test_figure_images_are_opaque():
+    """A transparent PNG shows the page through it: black axes vanish on a dark page, in any viewer or theme."""
+    images = sorted((HTML / "_images").glob("*.png"))
+    assert images
+    transparent = [p.name for p in images if Image.open(p).convert("RGBA").getextrema()[3][0] < 255]
+    assert not transparent, f"figures with transparent pixels: {transparent[:10]}"
+
+
+def _luminance(png: bytes, corner: bool) -> float:
+    """Median luminance (0-255) of a PNG, or of its top-left 8 x 8 pixels."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    if corner:
+        image = image.crop((0, 0, 8, 8))
+    histogram, seen = image.histogram(), 0
+    for value, count in enumerate(histogram):
+        seen += count
+        if 2 * seen >= sum(histogram):
+            return float(value)
+    return 255.0
 
 
 @pytest.mark.parametrize("page_path", CHAPTERS)
@@ -126,6 +226,32 @@ def test_chapter_has_launch_and_download_buttons(site, page_path):
         assert page.locator('a[href*="colab.research.google.com"]').count() >= 1, "no Colab launch button"
         assert page.locator(".btn-download-source-button").count() >= 1, "no download button"
         assert page.locator("button.copybtn").count() >= 1, "no copy buttons on code cells"
+    finally:
+        page.close()
+
+
+@pytest.mark.parametrize("page_path", CHAPTERS)
+def test_checks_are_collapsed_under_a_one_line_summary(site, page_path):
+    """The check cells are tagged hide-output: their PASS lines sit in a closed toggle, and the `checks.summary()` line
+    below them ("N of N checks passed", N the number of check lines) is what the reader sees."""
+    page, _ = _visit(site, page_path)
+    try:
+        outputs = page.locator("div.cell_output pre")
+        summaries = outputs.filter(has_text=re.compile(r"\d+ of \d+ checks passed"))
+        assert summaries.count() == 1, "expected one checks.summary() line"
+        assert summaries.first.is_visible(), "the summary line must be visible"
+        count = SUMMARY.match(summaries.first.inner_text())
+        checks = outputs.filter(has_text="PASS | ")
+        assert checks.count() >= 1, "no check lines on the page"
+        lines = sum(checks.nth(i).text_content().count("PASS | ") for i in range(checks.count()))
+        assert count and count.group(1) == count.group(2) == str(lines), (summaries.first.inner_text(), lines)
+        for i in range(checks.count()):
+            block = checks.nth(i)
+            assert not block.is_visible(), f"check lines visible without opening a toggle: {block.text_content()[:80]}"
+            assert block.evaluate("e => !!e.closest('details.hide') && !e.closest('details').open")
+        first = checks.first.locator("xpath=ancestor::details[1]")
+        first.locator("summary").first.click()
+        assert checks.first.is_visible(), "opening the toggle must show the check lines"
     finally:
         page.close()
 
