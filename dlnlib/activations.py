@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy.special import erf
 
-__all__ = ["Activation", "ACTIVATIONS", "get"]
+__all__ = ["Activation", "ACTIVATIONS", "get", "torch_slope"]
 
 
 @dataclass(frozen=True)
@@ -60,3 +60,12 @@ def get(activation) -> Activation:
     if not isinstance(activation, str) or activation not in ACTIVATIONS:
         raise ValueError(f"activation must be one of {sorted(ACTIVATIONS)}, got {activation!r}")
     return ACTIVATIONS[activation]
+
+
+def torch_slope(activation, h: torch.Tensor) -> torch.Tensor:
+    r""":math:`\phi'(h)` elementwise for a tensor, by differentiating ``torch_phi`` (the same values as ``dphi``)."""
+    phi = get(activation).torch_phi
+    with torch.enable_grad():
+        x = h.detach().requires_grad_(True)
+        (slope,) = torch.autograd.grad(phi(x).sum(), x)
+    return slope

@@ -10,13 +10,14 @@ read-out.
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 from . import _validation as v
 from .activations import get as get_activation
 
-__all__ = ["MLP", "VanillaCNN"]
+__all__ = ["MLP", "VanillaCNN", "layer_gradient_norms"]
 
 
 def _dtype_device(dtype, device):
@@ -78,8 +79,9 @@ class MLP(torch.nn.Module):
         self.biases = torch.nn.ParameterList(bs)
         self.n_runs = ws[0].shape[0] if batched else None
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = x
+    def preactivations(self, x: torch.Tensor) -> list[torch.Tensor]:
+        r"""Pre-activations :math:`h^1, \dots, h^D` of every layer, each ``([R,] B, n_l)``; the last is the output."""
+        h, out = x, []
         for l, (w, b) in enumerate(zip(self.weights, self.biases)):
             if l:
                 h = self.phi(h)
@@ -87,7 +89,11 @@ class MLP(torch.nn.Module):
                 h = h @ w.T + b
             else:
                 h = (h @ w.mT if h.ndim == 3 else torch.einsum("bi,roi->rbo", h, w)) + b[:, None, :]
-        return h
+            out.append(h)
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.preactivations(x)[-1]
 
 
 class VanillaCNN(torch.nn.Module):
@@ -164,3 +170,55 @@ class VanillaCNN(torch.nn.Module):
         if self.n_runs is None:
             return f[:, 0] @ self.readout.flatten(1).T + self.readout_bias
         return torch.einsum("brf,rof->rbo", f, self.readout.flatten(2)) + self.readout_bias[:, None, :]
+
+
+def layer_gradient_norms(model: torch.nn.Module, X, y, per_sample: bool = False) -> np.ndarray:
+    r"""Norm of the gradient of the cross-entropy with respect to each layer's weights, per run.
+
+    For one sample the gradient of layer :math:`l` is the outer product :math:`\delta_l\,x_{l-1}^T` of the
+    back-propagated error :math:`\delta_l = \partial L/\partial h^l` and the layer's input, so its Frobenius norm is
+    :math:`\lVert\delta_l\rVert\,\lVert x_{l-1}\rVert`. Back-propagation multiplies :math:`\lVert\delta\rVert^2` by
+    :math:`\chi_1 = \sigma_w^2\int\mathcal Dz\,\phi'(\sqrt{q^*}z)^2` per layer on average (Poole et al. 2016;
+    Schoenholz et al. 2017), so in a network at its fixed point the mean squared per-sample gradient grows towards the
+    input as :math:`\chi_1^{D - l}` (:func:`dlnlib.meanfield.chi_1`). The model is not changed.
+
+    Parameters
+    ----------
+    model : MLP or VanillaCNN
+        Its ``weights`` (or ``kernels``) are the layers; biases and the CNN's read-out are left out.
+    X : array_like or torch.Tensor
+        Inputs, as the model takes them.
+    y : array_like of int
+        Labels ``(B,)``.
+    per_sample : bool
+        ``False``: :math:`\lVert\partial L/\partial W_l\rVert_F` for the loss averaged over the samples (the minibatch
+        gradient). ``True`` (:class:`MLP` only): the root mean square over the samples of the per-sample norms
+        :math:`\lVert\delta_l\rVert\,\lVert x_{l-1}\rVert`, the quantity of the mean-field theory.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(R, D)`` for a model batched over ``R`` runs, else ``(D,)``.
+    """
+    layers = list(model.weights if hasattr(model, "weights") else model.kernels)
+    if per_sample and not isinstance(model, MLP):
+        raise TypeError(f"per_sample=True needs an MLP, got {type(model).__name__}")
+    param = layers[0]
+    X = torch.as_tensor(X if torch.is_tensor(X) else v.as_float_array(X, "X"), dtype=param.dtype, device=param.device)
+    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=param.device)
+    if y.ndim != 1 or y.numel() != X.shape[0]:
+        raise ValueError(f"y must hold one label per sample of X ({X.shape[0]}), got shape {tuple(y.shape)}")
+    hs = model.preactivations(X) if per_sample else [model(X)]
+    logits = hs[-1]
+    # the sum over runs (and, per sample, over samples) of the losses: each run's gradient is its own
+    loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), y.expand(logits.shape[:-1]).reshape(-1),
+                           reduction="sum") / (1 if per_sample else y.numel())
+    if per_sample:
+        deltas = torch.autograd.grad(loss, hs)
+        inputs = [X.expand(logits.shape[:-1] + X.shape[-1:])] + [model.phi(h) for h in hs[:-1]]
+        norms = torch.stack([(d.norm(dim=-1) * x.norm(dim=-1)).pow(2).mean(-1).sqrt()
+                             for d, x in zip(deltas, inputs)], dim=-1)
+    else:
+        grads = torch.autograd.grad(loss, layers)
+        norms = torch.stack([g.flatten(1 if model.n_runs is not None else 0).norm(dim=-1) for g in grads], dim=-1)
+    return norms.detach().cpu().numpy()

@@ -72,8 +72,15 @@ def stack_runs(runs) -> list[np.ndarray]:
     return [np.stack(layer) for layer in parts]
 
 
-def _gain(gain) -> float:
-    return v.nonnegative_scalar(gain, "gain")
+def _gain(gain, name: str = "gain") -> float:
+    return v.nonnegative_scalar(gain, name)
+
+
+def _layer_gains(depth: int, gain, readout_gain) -> list[float]:
+    """Gain of each of the ``depth`` matrices: ``gain``, and ``readout_gain`` (if given) for the last one."""
+    gain = _gain(gain)
+    last = gain if readout_gain is None else _gain(readout_gain, "readout_gain")
+    return [gain] * (depth - 1) + [last]
 
 
 def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
@@ -108,7 +115,8 @@ def gaussian(widths, std, n_runs: int | None = None, seed=None) -> list[np.ndarr
     return [std[l] * rng.standard_normal(lead + (widths[l + 1], widths[l])) for l in range(depth)]
 
 
-def scaled_gaussian(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+def scaled_gaussian(widths, gain: float = 1.0, n_runs: int | None = None, seed=None,
+                    readout_gain: float | None = None) -> list[np.ndarray]:
     r"""Scaled Gaussian weights, :math:`(W_l)_{ij} \sim \mathcal N(0, g^2/n_l)` with :math:`n_l` the layer's fan-in.
 
     With :math:`g = 1` each layer preserves the norm of a vector on average, :math:`\mathbb E\lVert Wx\rVert^2 =
@@ -125,17 +133,20 @@ def scaled_gaussian(widths, gain: float = 1.0, n_runs: int | None = None, seed=N
         Number of independent runs (leading axis).
     seed : int, numpy.random.Generator or None
         Source of randomness.
+    readout_gain : float or None
+        Gain of the last matrix (the read-out); ``None``: ``gain``, like every other layer.
 
     Returns
     -------
     list of numpy.ndarray
     """
     widths = _widths(widths)
-    gain = _gain(gain)
-    return gaussian(widths, [gain / np.sqrt(n) for n in widths[:-1]], n_runs=n_runs, seed=seed)
+    gains = _layer_gains(len(widths) - 1, gain, readout_gain)
+    return gaussian(widths, [g / np.sqrt(n) for g, n in zip(gains, widths[:-1])], n_runs=n_runs, seed=seed)
 
 
-def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) -> list[np.ndarray]:
+def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None,
+               readout_gain: float | None = None) -> list[np.ndarray]:
     r"""Random orthogonal weights with a gain: :math:`W_l = g\,Q_l`, :math:`Q_l` Haar-random of any shape.
 
     A square :math:`Q_l` is orthogonal; a tall one has orthonormal columns (:math:`Q^TQ = I`) and a wide one
@@ -153,17 +164,20 @@ def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None) 
         Number of independent runs (leading axis).
     seed : int, numpy.random.Generator or None
         Source of randomness.
+    readout_gain : float or None
+        Gain of the last matrix (the read-out); ``None``: ``gain``. A nonlinear network with its hidden layers at
+        gain :math:`g` and its read-out at 1 starts with logits of order 1 whatever :math:`g` (chapter 6).
 
     Returns
     -------
     list of numpy.ndarray
     """
     widths = _widths(widths)
-    gain = _gain(gain)
+    gains = _layer_gains(len(widths) - 1, gain, readout_gain)
     rng = v.generator(seed)
 
     def one_run():
-        return [gain * random_orthogonal(widths[l + 1], widths[l], seed=rng) for l in range(len(widths) - 1)]
+        return [gains[l] * random_orthogonal(widths[l + 1], widths[l], seed=rng) for l in range(len(widths) - 1)]
 
     if _runs(n_runs) is None:
         return one_run()

@@ -37,7 +37,7 @@ from .activations import get as get_activation
 
 __all__ = ["gaussian_average", "slope_moment", "variance_map", "fixed_point_variance", "fixed_point_gain", "correlation_map",
            "fixed_point_correlation", "chi_1", "DepthScales", "depth_scales", "critical_line",
-           "cnn_mode_eigenvalues", "cnn_mode_depth_scales"]
+           "cnn_mode_eigenvalues", "cnn_mode_depth_scales", "orthogonal_mean_log_singular_value"]
 
 
 def _trapezoid(n_nodes: int) -> tuple[np.ndarray, np.ndarray]:
@@ -200,7 +200,9 @@ def fixed_point_correlation(sigma_w2, sigma_b2=0.0, activation="tanh") -> float:
     low, high = 0.0, 1.0 - 1e-6
     if excess(high) >= 0.0:     # quadrature error near c = 1 (kinked phi, e.g. hard-tanh): bracket the root on a grid
         grid = np.linspace(0.0, high, 101)
-        high = next(c for c in grid[1:] if excess(c) < 0.0)
+        high = next((c for c in grid[1:] if excess(c) < 0.0), None)
+        if high is None:        # chi_1 = 1 up to round-off (a point computed on the critical line): c* = 1
+            return 1.0
         low = grid[np.searchsorted(grid, high) - 1]
     return float(optimize.brentq(excess, low, high, xtol=1e-14))
 
@@ -229,7 +231,7 @@ class DepthScales:
 
 
 def _depth_scale(chi: float) -> float:
-    return float("inf") if abs(np.log(abs(chi))) < 1e-14 else float(-1.0 / np.log(abs(chi)))
+    return float("inf") if abs(np.log(abs(chi))) < 1e-12 else float(-1.0 / np.log(abs(chi)))   # round-off: critical
 
 
 def depth_scales(sigma_w2, sigma_b2=0.0, activation="tanh") -> DepthScales:
@@ -330,3 +332,68 @@ def cnn_mode_depth_scales(profile, n: int, chi_c) -> np.ndarray:
     with np.errstate(divide="ignore"):
         logs = np.log(lam)
     return np.where(np.abs(logs) < 1e-14, np.inf, -1.0 / np.where(logs == 0, 1.0, logs))
+
+
+_LOG_SLOPES = {"tanh": lambda h: 2.0 * np.log(2.0) - 2.0 * np.logaddexp(h, -h),     # ln sech^2, no underflow
+               "linear": lambda h: np.zeros_like(h)}
+
+
+def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=None, activation="tanh",
+                                       n: int | None = None):
+    r"""Mean of :math:`\ln\sigma` over the singular values of the input-output Jacobian of a deep network with
+    orthogonal weights, in mean field.
+
+    With :math:`W_l = \sigma_w O_l` and :math:`J = \prod_l W_l\operatorname{diag}\phi'(h^{l-1})`,
+    :math:`|\det J| = \sigma_w^{ND}\prod_{l,i}\phi'(h^{l-1}_i)`, so the mean of :math:`\ln\sigma` is exactly
+    :math:`\frac1N\ln|\det J| = D\ln\sigma_w + \sum_l\frac1N\sum_i\ln\phi'(h^{l-1}_i)`. Mean-field theory replaces each
+    layer's average by a Gaussian one along the length map :func:`variance_map` from :math:`q^0 = q_{\rm in}`:
+
+    .. math:: \langle\ln\sigma\rangle = D\ln\sigma_w + \sum_{l=0}^{D-1}\int\mathcal Dz\,\ln\phi'\big(\sqrt{q^l}\,z\big).
+
+    It sets the geometric centre of the spectrum (Saxe et al. 2014, Fig. 7), whatever its spread.
+
+    Parameters
+    ----------
+    depth : int
+        Number of weight matrices :math:`D`.
+    sigma_w2, sigma_b2 : float
+        Weight variance (:math:`g^2`) and bias variance.
+    q_in : float or None
+        Variance of the input pre-activations; default the fixed point :math:`q^*`.
+    activation : {"tanh", "linear"}
+        A nonlinearity whose slope never vanishes.
+    n : int or None
+        Width :math:`N`. If given, also return the standard deviation of the sampled mean at that width, from two
+        sources: :math:`N` independent units per layer, :math:`\sum_l\operatorname{Var}[\ln\phi'(\sqrt{q^l}z)]/N`
+        (an upper estimate for orthogonal weights, whose exact norm preservation ties the layers together), and the
+        input's sample variance, :math:`q^0\chi^2_N/N`, which moves the whole trajectory of the variance map.
+
+    Returns
+    -------
+    float, or (float, float) with ``n``
+    """
+    depth = v.depth(depth)
+    sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
+    if activation not in _LOG_SLOPES:
+        raise ValueError(f"activation must be one of {sorted(_LOG_SLOPES)} (a slope that never vanishes), got "
+                         f"{activation!r}")
+    q0 = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else v.nonnegative_scalar(q_in, "q_in")
+    log_slope = _LOG_SLOPES[activation]
+
+    def along_the_map(q):
+        total, variance = 0.5 * depth * np.log(sigma_w2), 0.0
+        for _ in range(depth):
+            mean = float(gaussian_average(log_slope, q))
+            total += mean
+            variance += float(gaussian_average(lambda h: log_slope(h) ** 2, q)) - mean ** 2
+            q = float(variance_map(q, sigma_w2, sigma_b2, activation))
+        return total, variance
+
+    total, variance = along_the_map(q0)
+    if n is None:
+        return total
+    n = v.count(n, "n")
+    # the input's own sample variance, q0 chi^2_N / N (relative sd sqrt(2/N)), moves the whole trajectory
+    step = 1e-4 * q0
+    slope = (along_the_map(q0 + step)[0] - along_the_map(q0 - step)[0]) / (2 * step) if q0 > 0 else 0.0
+    return total, float(np.sqrt(max(variance, 0.0) / n + (slope * q0) ** 2 * 2.0 / n))

@@ -27,7 +27,7 @@ from scipy import integrate
 from scipy.special import comb, digamma, polygamma
 
 from . import _validation as v
-from .activations import get as get_activation
+from .activations import get as get_activation, torch_slope
 from . import init
 from .init import random_orthogonal
 from .meanfield import fixed_point_variance, slope_moment
@@ -36,7 +36,8 @@ __all__ = ["random_product", "random_factors", "product_log_singular_values", "f
            "fuss_catalan_edge", "fuss_catalan_density", "fuss_catalan_log_sigma_density", "fuss_catalan_fraction_below",
            "gaussian_product_moments", "gaussian_product_lyapunov_exponents", "gaussian_product_mean_log_sigma2",
            "gaussian_product_log_sigma_density", "product_eigenvalue_fraction_within",
-           "product_eigenvalue_fraction_in_box", "network_jacobian", "jacobian_singular_values",
+           "product_eigenvalue_fraction_in_box", "network_jacobian", "jacobian_factors", "layer_variances", "jacobian_singular_values",
+           "jacobian_log_singular_values",
            "jacobian_spectrum_moments", "normalized_variance", "summarize"]
 
 KINDS = ("gaussian", "orthogonal")
@@ -567,14 +568,54 @@ def network_jacobian(weights, biases, h0, activation: str = "tanh") -> tuple[np.
     return jac, np.array(q)
 
 
-def jacobian_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,
-                             activation: str = "tanh", weights: str = "orthogonal", seed=None) -> np.ndarray:
-    r"""Singular values, in decreasing order, of the Jacobian of one random network at one random input.
+def _derived_seed(seed):
+    """A second, independent seed from ``seed`` (``None`` stays ``None``), for a second torch generator."""
+    return None if seed is None else int(np.random.SeedSequence(int(seed)).generate_state(1)[0])
 
-    Weights are :math:`\sigma_w` times Haar orthogonal matrices (``weights="orthogonal"``,
-    :func:`dlnlib.init.orthogonal`) or i.i.d. :math:`\mathcal N(0, \sigma_w^2/N)` (``"gaussian"``,
-    :func:`dlnlib.init.scaled_gaussian`); biases :math:`\mathcal N(0, \sigma_b^2)`; the input has i.i.d.
-    :math:`\mathcal N(0, q_{\rm in})` entries, by default at the fixed point :math:`q^*`. See :func:`network_jacobian`.
+
+def _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_draws, seed, device):
+    """Yield ``(W_l, h^{l-1})`` for l = 1..D, then ``(None, h^D)``: a random network run forward on a random input.
+
+    The network of :func:`jacobian_factors` (whose docstring describes the arguments).
+    """
+    n = v.count(n, "n")
+    depth = v.depth(depth)
+    sigma_w = float(np.sqrt(v.positive_scalar(sigma_w2, "sigma_w2")))
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
+    weights = v.choice(weights, "weights", KINDS)
+    q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
+    act = get_activation(activation)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    factors = random_factors(n, depth, n_draws, weights, seed, device)
+    dev = _torch_device(device)
+    gen = torch.Generator(device=dev)
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(_derived_seed(seed))
+    lead = () if n_draws is None else (v.count(n_draws, "n_draws"),)
+    h = np.sqrt(q_in) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
+    for w in factors:
+        w = sigma_w * w
+        yield w, h
+        h = (w @ act.torch_phi(h)[..., None])[..., 0]
+        h = h + np.sqrt(sigma_b2) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
+    yield None, h
+
+
+def jacobian_factors(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,
+                     activation: str = "tanh", weights: str = "orthogonal", n_draws: int | None = None, seed=None,
+                     device="cpu"):
+    r"""Yield the factors :math:`W_l\,\operatorname{diag}\phi'(h^{l-1})`, :math:`l = 1..D`, of the input-output
+    Jacobian of a random network at a random input, in torch on ``device``, one layer at a time.
+
+    The network is that of :func:`network_jacobian`, :math:`h^l = W_l\,\phi(h^{l-1}) + b_l`, so that
+    :math:`J = \prod_{l=D}^{1} W_l\,\operatorname{diag}\phi'(h^{l-1})` (Saxe et al. 2014, Eq. 22; Pennington et al.
+    2017). Weights are :math:`\sigma_w` times the factors of :func:`random_factors` (Haar orthogonal, or Gaussian of
+    variance :math:`1/N`), biases :math:`\mathcal N(0, \sigma_b^2)`, and the input :math:`h^0` has i.i.d.
+    :math:`\mathcal N(0, q_{\rm in})` entries, by default at the fixed point :math:`q^*`. Feed the factors to
+    :func:`product_log_singular_values`, or multiply them.
 
     Parameters
     ----------
@@ -588,26 +629,81 @@ def jacobian_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: floa
         Input variance :math:`q^1`; default :math:`q^*` of :func:`dlnlib.meanfield.variance_map`.
     activation : str
     weights : {"orthogonal", "gaussian"}
-    seed : int, numpy.random.Generator or None
+    n_draws : int or None
+        Number of independent networks (each with its own input), a leading axis of every factor.
+    seed : int or None
+        Seeds the torch generators on ``device`` (the streams differ between a CPU and a GPU).
+    device : str or torch.device
+
+    Yields
+    ------
+    torch.Tensor
+        ``([n_draws,] n, n)`` float64.
+    """
+    act = get_activation(activation)
+    for w, h in _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_draws, seed, device):
+        if w is not None:
+            yield w * torch_slope(act, h)[..., None, :]
+
+
+def layer_variances(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float = 1.0,
+                    activation: str = "tanh", weights: str = "orthogonal", n_draws: int | None = None, seed=None,
+                    device="cpu") -> np.ndarray:
+    r"""The variance map by simulation: :math:`q^l = \frac1N\sum_i (h^l_i)^2` of a random network, layers 0..D.
+
+    The network of :func:`jacobian_factors` (same arguments; the input variance defaults to 1), run forward. For
+    orthogonal weights and no bias, :math:`q^{l+1} = \sigma_w^2\frac1N\sum_i\phi(h^l_i)^2` exactly, the finite-:math:`N`
+    version of the length map :func:`dlnlib.meanfield.variance_map` (Saxe et al. 2014, Eqs. 47–49, Fig. 8).
 
     Returns
     -------
     numpy.ndarray
-        ``(n,)`` singular values.
+        ``([n_draws,] depth + 1)``.
     """
-    n = v.count(n, "n")
-    depth = v.depth(depth)
-    sigma_w = float(np.sqrt(v.positive_scalar(sigma_w2, "sigma_w2")))
-    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
-    weights = v.choice(weights, "weights", KINDS)
-    get_activation(activation)
-    q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
-    rng = v.generator(seed)
-    draw = init.orthogonal if weights == "orthogonal" else init.scaled_gaussian
-    ws = draw([n] * (depth + 1), gain=sigma_w, seed=rng)
-    bs = np.sqrt(sigma_b2) * rng.standard_normal((depth, n))
-    jac, _ = network_jacobian(ws, bs, np.sqrt(q_in) * rng.standard_normal(n), activation)
-    return np.linalg.svd(jac, compute_uv=False)
+    q = [torch.mean(h ** 2, dim=-1) for _, h in _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights,
+                                                                n_draws, seed, device)]
+    return torch.stack(q, dim=-1).cpu().numpy()
+
+
+def jacobian_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,
+                             activation: str = "tanh", weights: str = "orthogonal", n_draws: int | None = None,
+                             seed=None, device="cpu") -> np.ndarray:
+    r"""Singular values, in decreasing order, of the Jacobian of a random network at a random input.
+
+    The product of :func:`jacobian_factors` (same arguments), formed in float64 and passed to an SVD: exact for
+    spectra that span fewer than about 12 decades, and blind below :math:`10^{-16}` times the largest singular value
+    (round-off). It handles singular factors (ReLU, hard-tanh). For spectra that span more, use
+    :func:`jacobian_log_singular_values`.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``([n_draws,] n)`` singular values.
+    """
+    product = None
+    for f in jacobian_factors(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_draws, seed, device):
+        product = f if product is None else f @ product
+    return torch.linalg.svdvals(product).cpu().numpy()
+
+
+def jacobian_log_singular_values(n: int, depth: int, sigma_w2: float, sigma_b2: float = 0.0, q_in: float | None = None,
+                                 activation: str = "tanh", weights: str = "orthogonal", n_draws: int | None = None,
+                                 seed=None, device="cpu", qr_every: int = 1) -> np.ndarray:
+    r"""Natural logarithms of the singular values of the Jacobian of a random network, at any spread.
+
+    The factors of :func:`jacobian_factors` (same arguments), accumulated by graded QR
+    (:func:`product_log_singular_values`), so that the smallest singular values are resolved however far they lie
+    below the largest (:math:`10^{-60}` for a 100-layer tanh network at gain 1.5). The nonlinearity's slope must not
+    vanish (tanh: yes; ReLU and hard-tanh: no, their Jacobians are singular).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``([n_draws,] n)``, :math:`\ln\sigma_1 \ge \dots \ge \ln\sigma_N`.
+    """
+    return product_log_singular_values(jacobian_factors(n, depth, sigma_w2, sigma_b2, q_in, activation, weights,
+                                                        n_draws, seed, device), qr_every=qr_every)
+
 
 def _singular_values(values) -> np.ndarray:
     sv = v.array(values, "singular_values", ndim=1, nonempty=True)

@@ -604,7 +604,8 @@ def _downsample(images: np.ndarray, size: int) -> np.ndarray:
     return images.reshape(-1, size, f, size, f).mean(axis=(2, 4))
 
 
-def mnist_classification(path=None, n_test: int = 1000, image_size: int | None = None, seed=None) -> ClassificationData:
+def mnist_classification(path=None, n_test: int = 1000, image_size: int | None = None, seed=None,
+                         n_train: int | None = None) -> ClassificationData:
     r"""MNIST for training classifiers: centred, scaled inputs and integer labels, with a held-out test split.
 
     Inputs are pixels in [0, 1] minus the training mean image, divided by one global scale so that the mean squared
@@ -624,12 +625,16 @@ def mnist_classification(path=None, n_test: int = 1000, image_size: int | None =
         ``(P, 1, image_size, image_size)`` for convolutional networks.
     seed : int, numpy.random.Generator or None
         Source of randomness for the split.
+    n_train : int or None
+        Keep only this many training images: class-balanced for the subset (the held-out images are the same as
+        without it), drawn at random from a full training split; ``None``: all of them.
 
     Returns
     -------
     ClassificationData
     """
     n_test = v.count(n_test, "n_test")
+    n_train = v.optional_count(n_train, "n_train")
     image_size = v.optional_count(image_size, "image_size")
     rng = v.generator(seed)
     if path is None:
@@ -637,8 +642,14 @@ def mnist_classification(path=None, n_test: int = 1000, image_size: int | None =
         if n_test >= labels.size:
             raise ValueError(f"n_test must be < {labels.size}, got {n_test}")
         per_class = [rng.permutation(np.flatnonzero(labels == c)) for c in range(10)]
-        test = np.sort(np.concatenate([idx[: n_test // 10 + (c < n_test % 10)] for c, idx in enumerate(per_class)]))
+        n_held = [n_test // 10 + (c < n_test % 10) for c in range(10)]
+        test = np.sort(np.concatenate([idx[:k] for k, idx in zip(n_held, per_class)]))
         train = np.setdiff1d(np.arange(labels.size), test)
+        if n_train is not None:
+            if n_train > train.size:
+                raise ValueError(f"n_train must be <= {train.size} (the images not held out), got {n_train}")
+            train = np.sort(np.concatenate([idx[k:k + n_train // 10 + (c < n_train % 10)]
+                                            for c, (k, idx) in enumerate(zip(n_held, per_class))]))
         X_tr, y_tr, X_te, y_te = images[train], labels[train], images[test], labels[test]
         name = f"MNIST subset ({train.size} train / {test.size} test)"
     else:
@@ -646,6 +657,11 @@ def mnist_classification(path=None, n_test: int = 1000, image_size: int | None =
         X_te, y_te = load_mnist(path, "test")
         keep = np.sort(rng.choice(y_te.size, min(n_test, y_te.size), replace=False))
         X_te, y_te = X_te[keep], y_te[keep]
+        if n_train is not None:
+            if n_train > y_tr.size:
+                raise ValueError(f"n_train must be <= {y_tr.size}, got {n_train}")
+            keep = np.sort(rng.choice(y_tr.size, n_train, replace=False))
+            X_tr, y_tr = X_tr[keep], y_tr[keep]
         name = f"MNIST ({y_tr.size} train / {y_te.size} test)"
     if image_size is not None:
         X_tr = _downsample(X_tr, image_size).reshape(-1, 1, image_size, image_size)

@@ -755,6 +755,21 @@ class ClassifierResult:
         """Per run, the first recorded step (linearly interpolated) at which the training loss is <= ``threshold``."""
         return _steps_to_loss(self.t, self.loss, v.positive_scalar(threshold, "threshold"))
 
+    def at_loss(self, threshold: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per run, the first record with a test evaluation at which the training loss is <= ``threshold``: its
+        step, its training loss and its test error (``nan`` for runs that never get there).
+
+        Comparing test errors there compares networks that fit the training set equally well, whatever the speed
+        at which they got there (a matched-loss comparison); evaluate the test set often enough (``test_every``)
+        that the loss moves little between evaluations.
+        """
+        threshold = v.positive_scalar(threshold, "threshold")
+        hit = np.isfinite(self.test_error) & (self.loss <= threshold)
+        first = np.argmax(hit, axis=-1)[..., None]
+        reached = hit.any(axis=-1)
+        pick = lambda a: np.where(reached, np.take_along_axis(a, first, axis=-1)[..., 0], np.nan)  # noqa: E731
+        return pick(np.broadcast_to(self.t, self.loss.shape)), pick(self.loss), pick(self.test_error)
+
 
 def _per_run_loss(logits: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Mean cross-entropy and error rate per run: logits ``(..., B, C)``, labels ``(B,)``."""

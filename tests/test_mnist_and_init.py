@@ -117,6 +117,21 @@ def test_scaled_gaussian_and_orthogonal_initialisers():
         init.scaled_gaussian(widths, gain=-1.0)
 
 
+def test_readout_gain_sets_only_the_last_matrix():
+    widths = [30, 50, 50, 10]
+    ortho = init.orthogonal(widths, gain=4.0, readout_gain=1.0, seed=1)
+    np.testing.assert_allclose(ortho[1] @ ortho[1].T, 16.0 * np.eye(50), atol=1e-12)
+    np.testing.assert_allclose(ortho[2] @ ortho[2].T, np.eye(10), atol=1e-12)
+    same = init.orthogonal(widths, gain=4.0, seed=1)      # the same draw: only the scale of the read-out differs
+    np.testing.assert_allclose(ortho[2], same[2] / 4.0, atol=1e-15)
+    np.testing.assert_array_equal(ortho[0], same[0])
+    ws = init.scaled_gaussian(widths, gain=3.0, readout_gain=0.5, n_runs=300, seed=0)
+    assert np.std(ws[1]) == pytest.approx(3.0 / np.sqrt(50), rel=0.02)
+    assert np.std(ws[2]) == pytest.approx(0.5 / np.sqrt(50), rel=0.02)
+    with pytest.raises(ValueError, match="readout_gain"):
+        init.orthogonal(widths, readout_gain=-1.0)
+
+
 def test_greedy_pretraining_learns_principal_components():
     """Each pretrained layer's encoder becomes R M^(1/2) Q^T with Q the principal components and M -> I."""
     rng = np.random.default_rng(0)
@@ -192,6 +207,17 @@ def test_mnist_classification_subset_split_and_scaling():
         tasks.mnist_classification(image_size=5)
     with pytest.raises(ValueError, match="n_test"):
         tasks.mnist_classification(n_test=5000)
+
+
+def test_mnist_classification_keeps_a_balanced_training_subset_and_the_same_test_set():
+    full = tasks.mnist_classification(n_test=1000, seed=3)
+    small = tasks.mnist_classification(n_test=1000, seed=3, n_train=2005)
+    assert small.X_train.shape == (2005, 784) and np.bincount(small.y_train).tolist() == [201] * 5 + [200] * 5
+    np.testing.assert_array_equal(small.y_test, full.y_test)       # the held-out images do not change
+    train_rows = {row.tobytes() for row in small.X_train}
+    assert not any(row.tobytes() in train_rows for row in small.X_test)
+    with pytest.raises(ValueError, match="n_train"):
+        tasks.mnist_classification(n_test=1000, n_train=4001)
 
 
 def test_mnist_classification_from_idx_folder_uses_both_splits(idx_folder):

@@ -58,6 +58,9 @@ def test_tanh_critical_line_matches_table():
     line = mf.critical_line(sb2)
     np.testing.assert_allclose(line, sw2, rtol=1e-5)
     assert np.all(np.diff(line) > 0) and mf.critical_line(0.0) == 1.0
+    for point in line:   # on the line itself chi_1 is 1 up to round-off, on either side: c* = 1, xi_c enormous
+        d = mf.depth_scales(float(point), sb2[list(line).index(point)])
+        assert d.c_star == pytest.approx(1.0, abs=1e-5) and d.xi_c > 1e4
     for a, b in zip(sb2, line):
         assert mf.chi_1(b, a) == pytest.approx(1.0, abs=1e-10)
 
@@ -135,6 +138,39 @@ def test_free_probability_variance_matches_sampled_tanh_networks():
         spectra.jacobian_singular_values(10, 2, 1.0, weights="uniform")
 
 
+def test_jacobian_log_singular_values_agree_with_an_svd_and_resolve_the_deep_tail():
+    sw2 = float(mf.critical_line(1e-3))
+    direct = spectra.jacobian_singular_values(30, 12, sw2, 1e-3, n_draws=3, seed=4)
+    logs = spectra.jacobian_log_singular_values(30, 12, sw2, 1e-3, n_draws=3, seed=4)   # the same networks
+    assert logs.shape == (3, 30)
+    np.testing.assert_allclose(logs, np.log(direct), atol=1e-9)
+    # a linear Gaussian network of 60 layers: sigma spans ~50 decades, far beyond an SVD of the product; the mean of
+    # ln sigma^2 over a product is known exactly at finite N (a sum of log-chi-square means)
+    logs = spectra.jacobian_log_singular_values(20, 60, 1.0, q_in=1.0, activation="linear", weights="gaussian",
+                                                n_draws=40, seed=5)
+    assert logs[:, 0].max() - logs[:, -1].min() > 50 * np.log(10)
+    mean, sd = spectra.gaussian_product_mean_log_sigma2(20, 60)
+    assert np.mean(2 * logs) == pytest.approx(mean, abs=4 * sd / np.sqrt(40))
+    with pytest.raises(ValueError, match="singular"):
+        spectra.jacobian_log_singular_values(10, 3, 2.0, activation="relu", q_in=1.0, seed=0)
+    with pytest.raises(TypeError, match="seed"):
+        next(spectra.jacobian_factors(10, 3, 1.0, seed=np.random.default_rng(0)))
+
+
+def test_orthogonal_mean_log_singular_value_and_layer_variances_against_sampled_networks():
+    assert mf.orthogonal_mean_log_singular_value(7, 1.44, q_in=1.0, activation="linear") == pytest.approx(7 * np.log(1.2))
+    for q1, g in [(1.0, 1.0), (1.0, 1.5), (10.0, 1.0)]:
+        logs = spectra.jacobian_log_singular_values(150, 30, g * g, q_in=q1, n_draws=2, seed=3)
+        predicted, sd = mf.orthogonal_mean_log_singular_value(30, g * g, q_in=q1, n=150)
+        assert predicted == mf.orthogonal_mean_log_singular_value(30, g * g, q_in=q1)
+        assert abs(np.mean(logs) - predicted) < 3 * sd
+    q = spectra.layer_variances(300, 30, 1.5 ** 2, q_in=1.0, n_draws=3, seed=1)
+    assert q.shape == (3, 31) and q[:, 0] == pytest.approx(1.0, rel=0.25)
+    assert np.mean(q[:, -5:]) == pytest.approx(mf.fixed_point_variance(1.5 ** 2), rel=0.05)   # Saxe et al. Fig. 8
+    with pytest.raises(ValueError, match="never vanishes"):
+        mf.orthogonal_mean_log_singular_value(3, 2.0, activation="relu")
+
+
 # --- convolution kernels and signal propagation ----------------------------------------------------------------------
 
 @pytest.mark.parametrize("make", [lambda: init.delta_orthogonal(12, 12, 3, 1, gain=1.0, seed=0),
@@ -188,6 +224,65 @@ def test_signal_propagation_tracks_chi_1_and_fixed_points():
     np.testing.assert_allclose(linear.q[-1], linear.q[0], rtol=1e-12)
 
 
+def _reference_layers(seed, c, ndim, sigma_w2, sigma_b2, kernel, n_layers):
+    """The random layers of signal_propagation and cnn_jacobian_factors, drawn in the documented order."""
+    rng = np.random.default_rng(seed)
+    return rng, [(init.conv_kernel(kernel, c, c, sigma_w2, 3, ndim, seed=rng),
+                  np.sqrt(sigma_b2) * rng.standard_normal(c).reshape((c,) + (1,) * ndim)) for _ in range(n_layers)]
+
+
+def test_signal_propagation_in_torch_matches_a_numpy_reference():
+    inputs = np.random.default_rng(3).standard_normal((2, 5, 6, 6))
+    run = convolution.signal_propagation(inputs, 4, 1.7, 0.1, kernel="gaussian", seed=9)
+    rng = np.random.default_rng(9)
+    tangent = rng.standard_normal(inputs.shape[1:])
+    tangent /= np.linalg.norm(tangent)
+    _, layers = _reference_layers(rng, 5, 2, 1.7, 0.1, "gaussian", 4)
+    h, log_gain = inputs, 0.0
+    for k, b in layers:
+        tangent = convolution.circular_conv((1 - np.tanh(h[0]) ** 2) * tangent, k)
+        h = convolution.circular_conv(np.tanh(h), k) + b
+        log_gain += np.log(np.linalg.norm(tangent))
+        tangent /= np.linalg.norm(tangent)
+    flat = h.reshape(2, -1)
+    np.testing.assert_allclose(run.q[-1], np.mean(flat ** 2, axis=1), rtol=1e-12)
+    np.testing.assert_allclose(run.c[-1], flat[0] @ flat[1] / np.linalg.norm(flat[0]) / np.linalg.norm(flat[1]),
+                               rtol=1e-12)
+    assert run.log_gain[-1] == pytest.approx(log_gain, rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 3), (3, 2, 3, 3)])
+def test_conv_operator_is_the_matrix_of_the_circular_convolution(shape):
+    rng = np.random.default_rng(0)
+    kernel, n = rng.standard_normal(shape), 5
+    x = rng.standard_normal((shape[1],) + (n,) * (len(shape) - 2))
+    op = convolution.conv_operator(kernel, n).numpy()
+    assert op.shape == (shape[0] * n ** (len(shape) - 2), x.size)
+    np.testing.assert_allclose(op @ x.ravel(), convolution.circular_conv(x, kernel).ravel(), atol=1e-12)
+    with pytest.raises(ValueError, match="odd k"):
+        convolution.conv_operator(rng.standard_normal((2, 2, 3, 3)), 2)
+
+
+def test_cnn_jacobian_factors_multiply_to_the_autograd_jacobian():
+    x = 0.4 * np.random.default_rng(1).standard_normal((3, 4, 4))
+    product = None
+    for f in convolution.cnn_jacobian_factors(x, 3, 1.5, 0.05, kernel="gaussian", seed=2):
+        product = f if product is None else f @ product
+    _, layers = _reference_layers(2, 3, 2, 1.5, 0.05, "gaussian", 3)
+
+    def forward(h):
+        for k, b in layers:
+            h = torch.nn.functional.conv2d(torch.nn.functional.pad(torch.tanh(h)[None], (1, 1, 1, 1), mode="circular"),
+                                           torch.tensor(k))[0] + torch.tensor(b)
+        return h
+
+    jac = torch.autograd.functional.jacobian(forward, torch.tensor(x)).reshape(48, 48)
+    np.testing.assert_allclose(product.numpy(), jac.numpy(), atol=1e-13)
+    logs = spectra.product_log_singular_values(convolution.cnn_jacobian_factors(x, 3, 1.5, 0.05, kernel="gaussian",
+                                                                                seed=2))
+    np.testing.assert_allclose(np.exp(logs), np.linalg.svd(jac.numpy(), compute_uv=False), rtol=1e-9)
+
+
 def test_mean_variance_profile_follows_mode_eigenvalues_for_a_linear_cnn():
     x = np.zeros((32, 16))
     x[:, 0] = 1.0
@@ -217,6 +312,59 @@ def test_batched_mlp_equals_separate_runs():
         np.testing.assert_allclose(out[r].detach().numpy(), single(x).detach().numpy(), atol=1e-13)
     with pytest.raises(ValueError, match="takes 5 inputs"):
         deepnets.MLP([np.zeros((8, 6)), np.zeros((4, 5))])
+
+
+def test_preactivations_end_in_the_output():
+    ws = init.orthogonal([6, 8, 8, 4], gain=1.1, n_runs=2, seed=0)
+    model = deepnets.MLP(ws, dtype=torch.float64)
+    x = torch.randn(5, 6, dtype=torch.float64)
+    hs = model.preactivations(x)
+    assert [tuple(h.shape) for h in hs] == [(2, 5, 8), (2, 5, 8), (2, 5, 4)]
+    np.testing.assert_array_equal(hs[-1].detach().numpy(), model(x).detach().numpy())
+    np.testing.assert_allclose(hs[1].detach().numpy(), (torch.tanh(hs[0]) @ model.weights[1].mT).detach().numpy(),
+                               atol=1e-14)
+
+
+def test_layer_gradient_norms_closed_form_and_finite_differences():
+    # linear, square, orthogonal with gain g, one sample: dL/dW_l = delta_l x_(l-1)^T with |delta_l| = g^(D-l) |delta_D|
+    # and |x_(l-1)| = g^(l-1) |x|, so every layer has the norm g^(D-1) |softmax - onehot| |x|
+    g, x, y = 1.5, np.random.default_rng(0).standard_normal((1, 6)), np.array([2])
+    ws = init.orthogonal([6] * 4, gain=g, seed=1)
+    model = deepnets.MLP(ws, activation="linear", dtype=torch.float64)
+    p = torch.softmax(model(torch.tensor(x)), -1).detach().numpy()[0]
+    expected = g ** 2 * np.linalg.norm(p - np.eye(6)[2]) * np.linalg.norm(x)
+    np.testing.assert_allclose(deepnets.layer_gradient_norms(model, x, y), expected, rtol=1e-12)
+    # tanh, a batch, two runs: the run axis is kept apart, and one entry matches a finite difference of the mean loss
+    rng = np.random.default_rng(1)
+    X, Y = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
+    ws = init.orthogonal([5, 6, 6, 3], gain=1.3, n_runs=2, seed=2)
+    norms = deepnets.layer_gradient_norms(deepnets.MLP(ws, dtype=torch.float64), X, Y)
+    assert norms.shape == (2, 3)
+    single = deepnets.layer_gradient_norms(deepnets.MLP([w[1] for w in ws], dtype=torch.float64), X, Y)
+    np.testing.assert_allclose(norms[1], single, rtol=1e-12)
+
+    def loss(weights):
+        logits = deepnets.MLP(weights, dtype=torch.float64)(torch.tensor(X))
+        return torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
+
+    w0 = [w[0].copy() for w in ws]
+    eps, grad = 1e-6, np.zeros_like(w0[1])
+    for i, j in np.ndindex(*grad.shape):
+        plus, minus = [w.copy() for w in w0], [w.copy() for w in w0]
+        plus[1][i, j] += eps
+        minus[1][i, j] -= eps
+        grad[i, j] = (loss(plus) - loss(minus)) / (2 * eps)
+    assert norms[0, 1] == pytest.approx(np.linalg.norm(grad), rel=1e-6)
+    with pytest.raises(ValueError, match="one label per sample"):
+        deepnets.layer_gradient_norms(deepnets.MLP(w0), X, Y[:3])
+    # per sample: the root mean square of the one-sample gradient norms
+    per_sample = deepnets.layer_gradient_norms(deepnets.MLP(ws, dtype=torch.float64), X, Y, per_sample=True)
+    ones = np.array([deepnets.layer_gradient_norms(deepnets.MLP(ws, dtype=torch.float64), X[i:i + 1], Y[i:i + 1])
+                     for i in range(7)])
+    np.testing.assert_allclose(per_sample, np.sqrt(np.mean(ones ** 2, axis=0)), rtol=1e-12)
+    with pytest.raises(TypeError, match="needs an MLP"):
+        deepnets.layer_gradient_norms(deepnets.VanillaCNN([np.zeros((2, 1, 3, 3))], [np.zeros(2)], np.zeros((3, 2))),
+                                      np.zeros((1, 1, 4, 4)), [0], per_sample=True)
 
 
 def test_batched_cnn_equals_separate_runs_and_dense_readout_shape():
@@ -264,6 +412,16 @@ def test_minibatch_sgd_learns_and_marks_divergence():
     assert result.steps_to_loss(0.6 * result.loss[0, 0])[0] <= 200
     with pytest.raises(ValueError, match="one per run"):
         train.minibatch_sgd(model, data, lr=[0.1, 0.2, 0.3], steps=1)
+
+
+def test_at_loss_picks_the_first_tested_record_below_the_threshold():
+    result = train.ClassifierResult(t=np.array([0.0, 10, 20, 30]), loss=np.array([[2.0, 0.9, 0.4, 0.3], [2.0, 1.5, 1.2, 1.1]]),
+                                    error=np.zeros((2, 4)), test_error=np.array([[0.9, np.nan, 0.2, 0.15]] * 2),
+                                    lr=0.1, diverged_at=np.array([-1, -1]))
+    step, loss, test = result.at_loss(1.0)
+    np.testing.assert_array_equal(step, [20.0, np.nan])      # record 10 is below 1.0 but was not tested
+    np.testing.assert_array_equal(loss, [0.4, np.nan])
+    np.testing.assert_array_equal(test, [0.2, np.nan])
 
 
 def test_minibatch_sgd_evaluates_the_test_set_only_when_asked():
