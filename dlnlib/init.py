@@ -187,8 +187,8 @@ def orthogonal(widths, gain: float = 1.0, n_runs: int | None = None, seed=None,
 def decoupled(task, widths, u0, n_runs: int | None = None, seed=None, return_frames: bool = False):
     r"""Decoupled, balanced initial weights aligned with the task's singular vectors.
 
-    :math:`W_l = R_{l+1} D_l R_l^T` with :math:`R_1 = V` and :math:`R_{D+1} = U` the input and output singular
-    vectors of :math:`\Sigma^{31}`, Haar-random orthogonal :math:`R_l` for the hidden layers, and every :math:`D_l`
+    :math:`W_l = R_{l+1} \Lambda_l R_l^T` with :math:`R_1 = V` and :math:`R_{D+1} = U` the input and output singular
+    vectors of :math:`\Sigma^{31}`, Haar-random orthogonal :math:`R_l` for the hidden layers, and every :math:`\Lambda_l`
     diagonal with entries :math:`u_{0,\alpha}^{1/D}`. The end-to-end map is then
     :math:`\sum_\alpha u_{0,\alpha} u_\alpha v_\alpha^T`: each mode starts at strength :math:`u_{0,\alpha}` with all
     its layers equal. With :math:`\Sigma^{11} = I` the modes evolve independently forever (Saxe et al. 2014, §1.3
