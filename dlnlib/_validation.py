@@ -143,6 +143,14 @@ def array(value, name: str, ndim: int | None = None, shape: tuple | None = None,
     return arr
 
 
+def one_per(value, name: str, n: int, of: str) -> np.ndarray:
+    """:func:`as_float_array` of ``n`` values, one per ``of`` (e.g. "row of X"), named both in the error."""
+    arr = as_float_array(value, name)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must hold one value per {of} ({n},), got shape {arr.shape}")
+    return arr
+
+
 def variance_profile(value, name: str = "profile", ndims: tuple = (1, 2)) -> np.ndarray:
     r"""Return a convolution kernel's variance profile :math:`v_\beta` after checking it is non-negative, sums to 1,
     and has an odd number of taps along each of its ``ndims`` allowed numbers of dimensions."""
@@ -321,6 +329,15 @@ def generator(seed, name: str = "seed") -> np.random.Generator:
     if seed is not None and seed < 0:
         raise ValueError(f"{name} must be >= 0, got {seed}")
     return np.random.default_rng(seed)
+
+
+def seed(value, name: str = "seed") -> int | None:
+    """Return a seed for a torch generator after checking it is ``None`` or an integer >= 0 (not ``bool``)."""
+    if value is not None and not is_integer(value):
+        raise TypeError(f"{name} must be an int or None, got {_describe(value)}")
+    if value is not None and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return None if value is None else int(value)
 
 
 def device(value, name: str = "device"):

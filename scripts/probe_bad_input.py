@@ -674,7 +674,7 @@ YP = RNG.standard_normal(8)
 spec("acceleration", acceleration.lp_regression_descent, dict(X=XP, y=YP, p=4, lr=0.01, steps=3, depth=2,
                                                               record_every=1),
      X=_matrix_bad((8, 3)), y=[("9 values", np.ones(9)), ("[nan]*8", np.full(8, NAN)), ("None", None)],
-     p=(None, [("0", 0), ("1.5", 1.5), ("'4'", "4"), ("True", True), ("3 (odd)", 3)]), lr="positive",
+     p=(None, [("0", 0), ("1.5", 1.5), ("'4'", "4"), ("True", True), ("3 (odd)", 3)]), lr=no_none("positive_array"),
      steps="count0", depth="count", optimizer="choice", record_every="count", warmup="count0",
      record_weights="bool")
 # activations
@@ -740,7 +740,7 @@ spec("learning_curves", learning_curves.isolated_eigenvalue, dict(c=0.5, mu_norm
 # meanfield
 spec("meanfield", meanfield.orthogonal_mean_log_singular_value, dict(depth=3, sigma_w2=1.2, sigma_b2=0.1, q_in=None,
                                                                      activation="tanh", n=None),
-     depth="count", sigma_w2="positive", sigma_b2="nonnegative", q_in=no_none("positive"), activation="choice",
+     depth="count", sigma_w2="positive", sigma_b2="nonnegative", q_in=no_none("nonnegative"), activation="choice",
      n=no_none("count"))
 # measure
 spec("measure", measure.representational_similarity, dict(hidden=RNG.standard_normal((5, 4))),
@@ -763,7 +763,7 @@ spec("networks", networks.effective_initial_strengths, dict(weights=W3, task=TAS
 spec("parsimony", parsimony.bulk_recursion, dict(eps=0.1, lr=0.1, steps=5, depth=3), eps="positive", lr="positive",
      steps="count0", depth="count", n_entries="count")
 spec("parsimony", parsimony.core_subspace, dict(weight=W0P[0] + np.outer(np.ones(D6), np.arange(D6)) / 10, rank=1),
-     weight=_matrix_bad((D6, D6)), rank="count")
+     weight=_matrix_bad((D6, D6), True), rank="count")
 spec("parsimony", parsimony.layer_separation, dict(weights=W0P, inputs=FEAT[:, :10].repeat(2, axis=0)[:D6], labels=LAB),
      weights=_chain_bad([D6] * 4), inputs=_matrix_bad((D6, 10)),
      labels=[("9 labels", LAB[:9]), ("one class", np.zeros(10, int)), ("fractional", LAB + 0.5), ("None", None)])
@@ -805,7 +805,7 @@ spec("tasks", tasks.lp_regression_hessian, dict(X=XR, y=YR, p=4, w=np.zeros(3)),
 spec("tasks", tasks.scaled_regression, dict(n=10, d=3, decades=2.0, noise=0.1, seed=0), n="count", d="count",
      decades="nonnegative", noise="nonnegative", seed="seed", rotate="bool")
 # theory
-spec("theory", theory.balanced_chain_hessian, dict(s=2.0, u=1.0, depth=3), s="positive_array", u="positive_array",
+spec("theory", theory.balanced_chain_hessian, dict(s=2.0, u=1.0, depth=3), s="positive_array", u="nonnegative_array",
      depth="count", tau="positive")
 spec("theory", theory.two_cycle, dict(rate=2.1, depth=3), rate="positive_array", depth="count")
 spec("theory", theory.two_cycle_band_edge, dict(depth=3), depth="count", rel_tol="positive")
