@@ -293,8 +293,9 @@ def chain_widths(shapes, name: str = "weights", n_in: int | None = None, n_out: 
     return widths
 
 
-def sequence(value, name: str, what: str = "items", arrays: bool = False) -> list:
-    """Return ``value`` as a list after checking it is a non-empty list, tuple or other iterable of ``what``.
+def sequence(value, name: str, what: str = "items", arrays: bool = False, empty: bool = False) -> list:
+    """Return ``value`` as a list after checking it is a non-empty (``empty=True``: possibly empty) list, tuple or
+    other iterable of ``what``.
 
     Arrays and tensors are refused (a stack of matrices is easily confused with one matrix with a run axis) unless
     ``arrays=True``, which splits them along their first axis; strings always are.
@@ -304,7 +305,7 @@ def sequence(value, name: str, what: str = "items", arrays: bool = False) -> lis
             or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be a non-empty list of {what}, got {_describe(value)}")
     items = list(value)
-    if not items:
+    if not items and not empty:
         raise ValueError(f"{name} must be a non-empty list of {what}, got an empty one")
     return items
 

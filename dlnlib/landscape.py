@@ -554,7 +554,7 @@ def fixed_point_min_eigenvalue(s, active_modes, n_hidden: int, scale: float = 1.
     s = v.array(v.nonnegative(s, "s"), "s", ndim=1, nonempty=True)
     n_hidden = v.count(n_hidden, "n_hidden")
     c2 = v.positive_scalar(scale, "scale") ** 2
-    active_list = v.sequence(active_modes, "active_modes", "mode indices")
+    active_list = v.sequence(active_modes, "active_modes", "mode indices", empty=True)
     if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in active_list):
         raise TypeError(f"active_modes must be integer mode indices, got {active_modes}")
     active = sorted(set(int(a) for a in active_list))

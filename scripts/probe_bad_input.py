@@ -778,7 +778,7 @@ spec("spectra", spectra.product_log_singular_values, dict(factors=FACT), factors
      qr_every="count", refinements="count0", return_diagonal="bool", return_product="bool")
 spec("spectra", spectra.fuss_catalan_log_sigma_density, dict(n_factors=2, n_points=50), n_factors="count",
      n_points=("count", [("1", 1)]))
-spec("spectra", spectra.fuss_catalan_fraction_below, dict(sigma=1.0, n_factors=2), sigma="nonnegative",
+spec("spectra", spectra.fuss_catalan_fraction_below, dict(sigma=1.0, n_factors=2), sigma="positive",
      n_factors="count")
 spec("spectra", spectra.gaussian_product_lyapunov_exponents, dict(n=5), n="count")
 spec("spectra", spectra.gaussian_product_mean_log_sigma2, dict(n=5, n_factors=3), n="count", n_factors="count")
@@ -1188,6 +1188,29 @@ edge("train", "product_gradient_descent with frozen factors keeps them",
      close(SQ[0]))
 edge("train", "RateScan.from_result", lambda: train.RateScan.from_result(RESULT_SCAN, 1e3), lambda r: r.best_time == 0)
 edge("train", "steps_to_loss interpolates", lambda: CR.steps_to_loss(1.5), close(0.5))
+# valid edge cases of the functions added since the first audit
+edge("theory", "balanced_chain_hessian at u = 0, depth 3 is 0 (the saddle is flat to second order)",
+     lambda: theory.balanced_chain_hessian(2.0, 0.0, 3), close([0.0, 0.0]))
+edge("theory", "imbalanced_learning_time at m = 0 is learning_time at depth 2",
+     lambda: theory.imbalanced_learning_time(2.0, 0.1, 1.0, 0.0), close(theory.learning_time(2.0, 0.1, 1.0, 2)))
+edge("tasks", "tree_split_vectors is an orthonormal basis",
+     lambda: tasks.tree_split_vectors(3)[0], lambda B: np.allclose(B.T @ B, np.eye(8)))
+edge("spectra", "Fuss-Catalan fraction below a huge sigma is 1", lambda: spectra.fuss_catalan_fraction_below(1e6, 3),
+     close(1.0))
+edge("learning_curves", "mixture_error of w = 0 is a coin flip", lambda: learning_curves.mixture_error(np.zeros(3),
+                                                                                                      [1.0, 0.0, 0.0]),
+     close([0.5]))
+edge("learning_curves", "mixture_error of w = mean is Q(|mean|)",
+     lambda: learning_curves.mixture_error([2.0, 0.0, 0.0], [1.0, 0.0, 0.0]), close([0.15865525393145707], 1e-9))
+edge("measure", "representational_similarity has a unit diagonal",
+     lambda: np.diag(measure.representational_similarity(RNG.standard_normal((5, 4)))), close(np.ones(4)))
+edge("init", "principal_component_consistency of exact principal components is (0, 0)",
+     lambda: init.principal_component_consistency(np.diag([3.0, 2.0, 1.0, 0.5]), np.eye(4)[:, :2]), close([0.0, 0.0]))
+edge("landscape", "factor_gradient is the chain rule", lambda: landscape.factor_gradient(lambda w: w, [np.eye(2),
+                                                                                                    2 * np.eye(2)]),
+     lambda g: np.allclose(g[0], 4 * np.eye(2)) and np.allclose(g[1], 2 * np.eye(2)))
+edge("landscape", "fixed_point_min_eigenvalue with no active mode fills the free unit with the strongest",
+     lambda: landscape.fixed_point_min_eigenvalue([3.0, 2.0, 1.0], [], 3), close(-3.0))
 
 
 # ---------------------------------------------------------------------------------------------------------------
