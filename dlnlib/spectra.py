@@ -254,16 +254,13 @@ def product_log_singular_values(factors, qr_every: int = 1, refinements: int = 3
         iterator = iter(factors)
     except TypeError:
         raise TypeError(f"factors must be an iterable of square matrices, got {type(factors).__name__}") from None
-    q = log_d = y = block = first_bad = None
+    q = log_d = y = block = None
     shape, count, n_seen = None, 0, 0
     for w in iterator:
         if device is None:
             device = w.device if torch.is_tensor(w) else "cpu"
         w = torch.as_tensor(w if torch.is_tensor(w) else v.as_float_array(w, f"factors[{n_seen}]"), dtype=torch.float64,
                             device=_torch_device(device))
-        # the first non-finite factor, tracked on the device and read back once at the end (no sync per factor)
-        first_bad = torch.where((first_bad < 0) & ~torch.isfinite(w).all(), n_seen, first_bad) \
-            if first_bad is not None else torch.where(torch.isfinite(w).all(), -1, n_seen)
         if shape is None:
             shape = tuple(w.shape)
             if w.ndim < 2 or shape[-1] != shape[-2]:
@@ -288,10 +285,9 @@ def product_log_singular_values(factors, qr_every: int = 1, refinements: int = 3
         order, log_d = _pivoted(log_d)
         rows = torch.gather(y, -2, order[..., :, None].expand(y.shape))
         log_d, y = _graded(torch.linalg.qr(rows.mT, mode="r")[1], log_d)
-    if int(first_bad) >= 0:
-        raise ValueError(f"factors[{int(first_bad)}] must be finite, got non-finite entries")
-    if not bool(torch.isfinite(log_d).all()):
-        raise ValueError("the product is singular or not finite: a factor has a zero singular value or non-finite entries")
+    if not bool(torch.isfinite(log_d).all()):     # checked once, here: tensor factors are not read back one by one
+        raise ValueError("factors must be finite and nonsingular: their product is singular or not finite (a factor "
+                         "has a zero singular value or non-finite entries)")
     log_sv = torch.sort(_window_log_singular_values(log_d, y, _WINDOW_MARGIN, _WINDOW_CORE), dim=-1,
                         descending=True).values.cpu().numpy()
     return tuple([log_sv] + [x.cpu().numpy() for x in extras]) if extras else log_sv
