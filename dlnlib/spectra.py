@@ -19,7 +19,6 @@ A nonlinear network's input-output Jacobian is such a product with a diagonal fa
 """
 from __future__ import annotations
 
-
 import numpy as np
 import torch
 from scipy import integrate
