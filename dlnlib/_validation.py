@@ -143,6 +143,14 @@ def array(value, name: str, ndim: int | None = None, shape: tuple | None = None,
     return arr
 
 
+def one_per(value, name: str, n: int, of: str) -> np.ndarray:
+    """:func:`as_float_array` of ``n`` values, one per ``of`` (e.g. "row of X"), named both in the error."""
+    arr = as_float_array(value, name)
+    if arr.shape != (n,):
+        raise ValueError(f"{name} must hold one value per {of} ({n},), got shape {arr.shape}")
+    return arr
+
+
 def variance_profile(value, name: str = "profile", ndims: tuple = (1, 2)) -> np.ndarray:
     r"""Return a convolution kernel's variance profile :math:`v_\beta` after checking it is non-negative, sums to 1,
     and has an odd number of taps along each of its ``ndims`` allowed numbers of dimensions."""
@@ -285,8 +293,9 @@ def chain_widths(shapes, name: str = "weights", n_in: int | None = None, n_out: 
     return widths
 
 
-def sequence(value, name: str, what: str = "items", arrays: bool = False) -> list:
-    """Return ``value`` as a list after checking it is a non-empty list, tuple or other iterable of ``what``.
+def sequence(value, name: str, what: str = "items", arrays: bool = False, empty: bool = False) -> list:
+    """Return ``value`` as a list after checking it is a non-empty (``empty=True``: possibly empty) list, tuple or
+    other iterable of ``what``.
 
     Arrays and tensors are refused (a stack of matrices is easily confused with one matrix with a run axis) unless
     ``arrays=True``, which splits them along their first axis; strings always are.
@@ -296,7 +305,7 @@ def sequence(value, name: str, what: str = "items", arrays: bool = False) -> lis
             or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be a non-empty list of {what}, got {_describe(value)}")
     items = list(value)
-    if not items:
+    if not items and not empty:
         raise ValueError(f"{name} must be a non-empty list of {what}, got an empty one")
     return items
 
@@ -321,6 +330,15 @@ def generator(seed, name: str = "seed") -> np.random.Generator:
     if seed is not None and seed < 0:
         raise ValueError(f"{name} must be >= 0, got {seed}")
     return np.random.default_rng(seed)
+
+
+def seed(value, name: str = "seed") -> int | None:
+    """Return a seed for a torch generator after checking it is ``None`` or an integer >= 0 (not ``bool``)."""
+    if value is not None and not is_integer(value):
+        raise TypeError(f"{name} must be an int or None, got {_describe(value)}")
+    if value is not None and value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+    return None if value is None else int(value)
 
 
 def device(value, name: str = "device"):

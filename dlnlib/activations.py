@@ -65,6 +65,8 @@ def get(activation) -> Activation:
 def torch_slope(activation, h: torch.Tensor) -> torch.Tensor:
     r""":math:`\phi'(h)` elementwise for a tensor, by differentiating ``torch_phi`` (the same values as ``dphi``)."""
     phi = get(activation).torch_phi
+    if not isinstance(h, torch.Tensor) or not h.is_floating_point():
+        raise TypeError(f"h must be a floating-point torch tensor, got {type(h).__name__}")
     with torch.enable_grad():
         x = h.detach().requires_grad_(True)
         (slope,) = torch.autograd.grad(phi(x).sum(), x)

@@ -281,11 +281,12 @@ def cnn_jacobian_factors(inputs, depth: int, sigma_w2: float, sigma_b2: float = 
         raise ValueError(f"inputs must be one input (c, n) or (c, n, n), got shape {h.shape}")
     depth = v.depth(depth)
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    sigma_b2 = float(v.as_float_array(sigma_b2, "sigma_b2"))
+    sigma_b2 = v.nonnegative_scalar(sigma_b2, "sigma_b2")
+    kernel = v.choice(kernel, "kernel", init.KERNEL_KINDS)
     act = get_activation(activation)
     rng = v.generator(seed)
     c, ndim = h.shape[0], h.ndim - 1
-    dev = torch.device(device)
+    dev = v.device(device)
     h = torch.as_tensor(h, dtype=torch.float64, device=dev)
     layers = _layers(c, ndim, sigma_w2, sigma_b2, kernel, kernel_size, rng, dev)
     for _ in range(depth):

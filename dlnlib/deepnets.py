@@ -200,12 +200,19 @@ def layer_gradient_norms(model: torch.nn.Module, X, y, per_sample: bool = False)
     numpy.ndarray
         ``(R, D)`` for a model batched over ``R`` runs, else ``(D,)``.
     """
+    if not isinstance(model, (MLP, VanillaCNN)):
+        raise TypeError(f"model must be a dlnlib.deepnets.MLP or VanillaCNN, got {type(model).__name__}")
+    per_sample = v.flag(per_sample, "per_sample")
     layers = list(model.weights if hasattr(model, "weights") else model.kernels)
     if per_sample and not isinstance(model, MLP):
         raise TypeError(f"per_sample=True needs an MLP, got {type(model).__name__}")
     param = layers[0]
     X = torch.as_tensor(X if torch.is_tensor(X) else v.as_float_array(X, "X"), dtype=param.dtype, device=param.device)
-    y = torch.as_tensor(np.asarray(y), dtype=torch.long, device=param.device)
+    if X.ndim < 2 or X.shape[0] == 0:
+        raise ValueError(f"X must hold at least one sample, shape (P >= 1, ...), got {tuple(X.shape)}")
+    if isinstance(model, MLP) and X.shape[-1] != param.shape[-1]:
+        raise ValueError(f"X must have {param.shape[-1]} features per sample (the MLP's inputs), got {X.shape[-1]}")
+    y = torch.as_tensor(v.integer_array(y, "y", minimum=0), dtype=torch.long, device=param.device)
     if y.ndim != 1 or y.numel() != X.shape[0]:
         raise ValueError(f"y must hold one label per sample of X ({X.shape[0]}), got shape {tuple(y.shape)}")
     hs = model.preactivations(X) if per_sample else [model(X)]

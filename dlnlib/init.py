@@ -334,7 +334,8 @@ def least_squares_top(weights, task) -> list[np.ndarray]:
     """
     from .networks import check_chain, end_to_end
 
-    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
+    task = v.task(task)
+    ws = v.chain(weights)
     check_chain(ws, task.n_in, task.n_out)
     if len(ws) < 2 or ws[0].ndim != 2:
         raise ValueError("least_squares_top needs at least two weight matrices and no run axis")

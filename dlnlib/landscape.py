@@ -189,6 +189,7 @@ def factor_gradient(grad, weights) -> list[np.ndarray]:
     list of numpy.ndarray
         One gradient per factor, shaped like it.
     """
+    grad = v.function(grad, "grad")
     return _chain_gradient(grad, _check_factors(weights))[1]
 
 
@@ -215,6 +216,7 @@ def factor_hessian(grad, weights, step: float = 1e-5) -> np.ndarray:
     numpy.ndarray
         Square, side :math:`\sum_l n_l n_{l-1}`.
     """
+    grad = v.function(grad, "grad")
     ws = _check_factors(weights)
     step = v.positive_scalar(step, "step")
     cuts = np.cumsum([0] + [w.size for w in ws])
@@ -460,6 +462,9 @@ class MinimaSearch:
     weights: list
     symmetry_dim: int
 
+    def __post_init__(self):
+        v.count(self.symmetry_dim, "symmetry_dim", minimum=0)
+
     def is_local_minimum(self, gradient_tol: float = 1e-10, eigenvalue_tol: float = 1e-6) -> np.ndarray:
         r"""Per start: stationary (gradient below ``gradient_tol``), no eigenvalue below :math:`-\epsilon`, and exactly
         ``symmetry_dim`` eigenvalues within :math:`\epsilon` of 0 (:math:`\epsilon` = ``eigenvalue_tol``). The zero
@@ -492,7 +497,8 @@ def search_local_minima(f, grad, widths, n_starts: int, seed=None) -> MinimaSear
     -------
     MinimaSearch
     """
-    widths = [v.count(w, "widths") for w in widths]
+    f, grad = v.function(f, "f"), v.function(grad, "grad")
+    widths = [v.count(w, "widths") for w in v.sequence(widths, "widths", "layer widths")]
     if len(widths) < 2:
         raise ValueError(f"widths must list at least the input and output sizes, got {widths}")
     n_starts = v.count(n_starts, "n_starts")
@@ -545,10 +551,10 @@ def fixed_point_min_eigenvalue(s, active_modes, n_hidden: int, scale: float = 1.
     ----------
     Baldi & Hornik (1989); Saxe, McClelland & Ganguli (2014), §1.2.
     """
-    s = v.as_float_array(s, "s")
+    s = v.array(v.nonnegative(s, "s"), "s", ndim=1, nonempty=True)
     n_hidden = v.count(n_hidden, "n_hidden")
     c2 = v.positive_scalar(scale, "scale") ** 2
-    active_list = list(active_modes)
+    active_list = v.sequence(active_modes, "active_modes", "mode indices", empty=True)
     if any(isinstance(a, bool) or not isinstance(a, (int, np.integer)) for a in active_list):
         raise TypeError(f"active_modes must be integer mode indices, got {active_modes}")
     active = sorted(set(int(a) for a in active_list))

@@ -374,7 +374,7 @@ def orthogonal_mean_log_singular_value(depth: int, sigma_w2, sigma_b2=0.0, q_in=
     """
     depth = v.depth(depth)
     sigma_w2 = v.positive_scalar(sigma_w2, "sigma_w2")
-    if activation not in _LOG_SLOPES:
+    if not isinstance(activation, str) or activation not in _LOG_SLOPES:
         raise ValueError(f"activation must be one of {sorted(_LOG_SLOPES)} (a slope that never vanishes), got "
                          f"{activation!r}")
     q0 = fixed_point_variance(sigma_w2, sigma_b2, activation) if q_in is None else v.nonnegative_scalar(q_in, "q_in")

@@ -154,7 +154,7 @@ def mode_vectors(weights, task, n_modes: int | None = None):
     (numpy.ndarray, numpy.ndarray)
         ``a`` and ``b``, each ``(..., n_modes, N2)``: row :math:`\alpha` is :math:`a^\alpha` (resp. :math:`b^\alpha`).
     """
-    widths = check_chain(weights, task.n_in, task.n_out)
+    widths = check_chain(weights, v.task(task).n_in, task.n_out)
     if len(widths) != 3:
         raise ValueError(f"weights must be the two matrices [W21, W32] of a three-layer network, got {len(widths) - 1}")
     u, s, vv = task.svd
@@ -198,6 +198,7 @@ def effective_initial_strengths(weights, task, competition: bool = True):
     numpy.ndarray
         ``(..., n_modes)`` effective initial strengths, ``n_modes = min(N1, N3)``.
     """
+    competition = v.flag(competition, "competition")
     a, b = mode_vectors(weights, task)
     p = a + b                                        # (..., n_modes, N2)
     if not competition:

@@ -197,8 +197,10 @@ def layer_separation(weights, inputs, labels) -> np.ndarray:
     numpy.ndarray
         ``(..., L)``: :math:`D_0` (inputs) to :math:`D_{L-1}` (last hidden layer).
     """
-    ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
-    x = v.as_float_array(inputs, "inputs")
+    ws = v.chain(weights)
+    x = v.array(inputs, "inputs", ndim=2)
+    if x.shape[0] != ws[0].shape[-1]:
+        raise ValueError(f"inputs must have {ws[0].shape[-1]} rows (the inputs of weights[0]), got shape {x.shape}")
     runs = ws[0].shape[:-2]
     n_runs = int(np.prod(runs))
     features = np.broadcast_to(x, (n_runs,) + x.shape)

@@ -19,8 +19,6 @@ A nonlinear network's input-output Jacobian is such a product with a diagonal fa
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 import torch
 from scipy import integrate
@@ -77,10 +75,7 @@ def random_product(n: int, n_factors: int, kind: str = "gaussian", seed=None) ->
 
 def _torch_device(device):
     """``torch.device`` for ``device``, with a clear error where CUDA is asked for but absent."""
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device={device!r} was requested, but CUDA is not available on this machine")
-    return dev
+    return v.device(device)
 
 
 def random_factors(n: int, n_factors: int, n_realisations: int | None = None, kind: str = "gaussian", seed=None,
@@ -113,8 +108,7 @@ def random_factors(n: int, n_factors: int, n_realisations: int | None = None, ki
     lead = () if n_realisations is None else (v.count(n_realisations, "n_realisations"),)
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    seed = v.seed(seed)
     dev = _torch_device(device)
     gen = torch.Generator(device=dev)
     if seed is None:
@@ -254,6 +248,7 @@ def product_log_singular_values(factors, qr_every: int = 1, refinements: int = 3
     """
     qr_every = v.count(qr_every, "qr_every")
     refinements = v.count(refinements, "refinements", minimum=2)
+    return_diagonal, return_product = v.flag(return_diagonal, "return_diagonal"), v.flag(return_product, "return_product")
     try:
         iterator = iter(factors)
     except TypeError:
@@ -289,8 +284,9 @@ def product_log_singular_values(factors, qr_every: int = 1, refinements: int = 3
         order, log_d = _pivoted(log_d)
         rows = torch.gather(y, -2, order[..., :, None].expand(y.shape))
         log_d, y = _graded(torch.linalg.qr(rows.mT, mode="r")[1], log_d)
-    if not bool(torch.isfinite(log_d).all()):
-        raise ValueError("the product is singular or not finite: a factor has a zero singular value or non-finite entries")
+    if not bool(torch.isfinite(log_d).all()):     # checked once, here: tensor factors are not read back one by one
+        raise ValueError("factors must be finite and nonsingular: their product is singular or not finite (a factor "
+                         "has a zero singular value or non-finite entries)")
     log_sv = torch.sort(_window_log_singular_values(log_d, y, _WINDOW_MARGIN, _WINDOW_CORE), dim=-1,
                         descending=True).values.cpu().numpy()
     return tuple([log_sv] + [x.cpu().numpy() for x in extras]) if extras else log_sv
@@ -585,8 +581,7 @@ def _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_d
     weights = v.choice(weights, "weights", KINDS)
     q_in = fixed_point_variance(sigma_w ** 2, sigma_b2, activation) if q_in is None else v.positive_scalar(q_in, "q_in")
     act = get_activation(activation)
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-        raise TypeError(f"seed must be an int or None, got {seed!r}")
+    seed = v.seed(seed)
     factors = random_factors(n, depth, n_draws, weights, seed, device)
     dev = _torch_device(device)
     gen = torch.Generator(device=dev)

@@ -696,7 +696,7 @@ def lp_regression_hessian(X, y, p: int, w) -> np.ndarray:
         ``(..., d, d)``.
     """
     X = v.array(X, "X", ndim=2, nonempty=True)
-    y = v.array(y, "y", shape=(X.shape[0],))
+    y = v.one_per(y, "y", X.shape[0], "row of X")
     p = _even_exponent(p)
     w = v.as_float_array(w, "w")
     if w.ndim < 1 or w.shape[-1] != X.shape[1]:
@@ -739,7 +739,7 @@ def lp_regression_optimum(X, y, p: float, iterations: int = 100) -> tuple[np.nda
     w, loss : numpy.ndarray, float
     """
     X = v.array(X, "X", ndim=2, nonempty=True)
-    y = v.array(y, "y", shape=(X.shape[0],))
+    y = v.one_per(y, "y", X.shape[0], "row of X")
     p = _even_exponent(p)
     iterations = v.count(iterations, "iterations", minimum=0)
     n = X.shape[0]
@@ -784,9 +784,8 @@ def scaled_regression(n: int, d: int, decades: float, noise: float, seed=None,
         ``(n, d)`` and ``(n,)``.
     """
     n, d = v.count(n, "n"), v.count(d, "d")
-    decades, noise = float(decades), float(noise)
-    if not (np.isfinite(decades) and decades >= 0) or not (np.isfinite(noise) and noise >= 0):
-        raise ValueError(f"decades and noise must be finite and >= 0, got {decades} and {noise}")
+    decades, noise = v.nonnegative_scalar(decades, "decades"), v.nonnegative_scalar(noise, "noise")
+    rotate = v.flag(rotate, "rotate")
     rng = v.generator(seed)
     X = rng.standard_normal((n, d)) * np.logspace(0, -decades, d)
     y = X @ rng.standard_normal(d) + noise * rng.standard_normal(n)

@@ -1071,7 +1071,7 @@ def imbalance_step_change(weights, task, lr):
     list of numpy.ndarray
         ``depth - 1`` matrices ``(..., n_l, n_l)``, in the order of :func:`dlnlib.networks.imbalance`.
     """
-    check_chain(weights, task.n_in, task.n_out)
+    check_chain(weights, v.task(task).n_in, task.n_out)
     lr = v.positive_scalar(lr, "lr")
     ws = [v.as_float_array(w, f"weights[{l}]") for l, w in enumerate(weights)]
     whitened = bool(np.array_equal(task.sigma11, np.eye(task.n_in)))

@@ -649,6 +649,174 @@ CR = train.ClassifierResult(t=np.array([0.0, 1.0]), loss=np.array([2.0, 1.0]), e
                             test_error=np.array([0.5, 0.4]), lr=0.1, diverged_at=np.array(-1))
 spec("train", CR.steps_to_loss, dict(threshold=1.5), _label="ClassifierResult.steps_to_loss", threshold="positive")
 
+# --- functions added since the first audit ---------------------------------------------------------------------
+# acceleration
+GRAD2 = lambda w: np.asarray(w, float) - np.array([1.0, 0.5])       # noqa: E731 - gradient of a quadratic in the plane
+W2 = np.array([[0.3, 0.4], [1.0, -0.5]])
+spec("acceleration", acceleration.rule_deviation, dict(weights=SQ, gradient=0.1 * np.ones((3, 3))),
+     weights=_chain_bad([3, 3, 3]), gradient=_matrix_bad((3, 3)))
+spec("acceleration", acceleration.end_to_end_curl, dict(w=W2, gradient=W2 - 1.0, hessian=np.stack([np.eye(2)] * 2),
+                                                        depth=3),
+     w=[("[nan, 1]", [NAN, 1.0]), ("strings", ["a", "b"]), ("complex", [1j, 1.0]), ("None", None)],
+     gradient=[("[[nan, 1]]", [[NAN, 1.0]] * 2), ("None", None), ("3 columns", np.ones((2, 3)))],
+     hessian=[("with nan", np.full((2, 2, 2), NAN)), ("(2, 3, 3)", np.ones((2, 3, 3))), ("None", None)],
+     depth="count")
+spec("acceleration", acceleration.green_circulation, dict(gradient=GRAD2, hessian=np.eye(2), center=[0.5, 0.5],
+                                                          radius=0.1, depth=2),
+     gradient=BAD["callable"], hessian=[("(3, 3)", np.eye(3)), ("with nan", np.full((2, 2), NAN)), ("None", None)],
+     center=[("[nan, 0]", [NAN, 0.0]), ("3 values", [0.0, 0.0, 1.0]), ("'c'", "c")], radius="positive",
+     depth="count")
+spec("acceleration", acceleration.end_to_end_sharpness, dict(hessian=np.eye(2), w=W2[0], depth=2),
+     hessian=[("(3, 3)", np.eye(3)), ("with nan", np.full((2, 2), NAN)), ("None", None), ("complex", 1j * np.eye(2))],
+     w=[("[nan, 1]", [NAN, 1.0]), ("strings", ["a", "b"]), ("None", None)], depth="count")
+XP = RNG.standard_normal((8, 3))
+YP = RNG.standard_normal(8)
+spec("acceleration", acceleration.lp_regression_descent, dict(X=XP, y=YP, p=4, lr=0.01, steps=3, depth=2,
+                                                              record_every=1),
+     X=_matrix_bad((8, 3)), y=[("9 values", np.ones(9)), ("[nan]*8", np.full(8, NAN)), ("None", None)],
+     p=(None, [("0", 0), ("1.5", 1.5), ("'4'", "4"), ("True", True), ("3 (odd)", 3)]), lr=no_none("positive_array"),
+     steps="count0", depth="count", optimizer="choice", record_every="count", warmup="count0",
+     record_weights="bool")
+# activations
+spec("activations", activations.torch_slope, dict(activation="tanh", h=torch.linspace(-1, 1, 5, dtype=torch.float64)),
+     activation="choice", h=[("None", None), ("'h'", "h")])
+# convolution
+K3 = np.random.default_rng(5).standard_normal((2, 2, 3))
+spec("convolution", convolution.conv_operator, dict(kernel=K3, n=5),
+     kernel=[("2-D", np.ones((2, 3))), ("with nan", np.full((2, 2, 3), NAN)), ("None", None),
+             ("complex", K3 * 1j), ("strings", np.full((2, 2, 3), "1"))], n="count")
+XC = np.random.default_rng(6).standard_normal((2, 8))
+spec("convolution", lambda **kw: list(convolution.cnn_jacobian_factors(**kw)),
+     dict(inputs=XC, depth=2, sigma_w2=1.5, sigma_b2=0.1, kernel_size=3, seed=0),
+     _label="cnn_jacobian_factors", inputs=[("with nan", np.full((2, 8), NAN)), ("None", None),
+                                           ("1-D", np.ones(8))],
+     depth="count", sigma_w2="positive", sigma_b2="nonnegative", kernel="choice", activation="choice",
+     kernel_size=("count", [("2 (even)", 2)]), seed="seed", device="device")
+# deepnets
+spec("deepnets", deepnets.layer_gradient_norms, dict(model=_mlp(), X=DATA.X_train, y=DATA.y_train),
+     model=[("None", None), ("'mlp'", "mlp")], X=_matrix_bad((20, 5)),
+     y=[("19 labels", DATA.y_train[:19]), ("[-1]*20", -np.ones(20, int)), ("fractional", DATA.y_train + 0.5),
+        ("None", None)], per_sample="bool")
+# init
+spec("init", init.least_squares_top, dict(weights=init.gaussian([4, 3, 3], 0.3, seed=1), task=TASK),
+     weights=_chain_bad([4, 3, 3]),
+     task=[("None", None), ("'task'", "task")])
+FRAME = np.linalg.qr(RNG.standard_normal((4, 2)))[0]
+spec("init", init.principal_component_consistency, dict(sigma11=np.diag([3.0, 2.0, 1.0, 0.5]), frame=FRAME),
+     sigma11=_matrix_bad((4, 4)), frame=_matrix_bad((4, 2)))
+# landscape
+LX = RNG.standard_normal((3, 10))
+LY = RNG.standard_normal((2, 10))
+LF, LG = landscape.matrix_loss("l2", LX, LY)
+WL2 = [0.3 * np.ones((4, 3)), 0.2 * np.ones((2, 4))]
+spec("landscape", landscape.factor_gradient, dict(grad=LG, weights=WL2), grad=BAD["callable"],
+     weights=_chain_bad([3, 4, 2]))
+spec("landscape", landscape.factor_hessian, dict(grad=LG, weights=WL2), grad=BAD["callable"],
+     weights=_chain_bad([3, 4, 2]), step="positive")
+spec("landscape", landscape.autograd_factor_hessian, dict(f=LF, weights=WL2), f=BAD["callable"],
+     weights=_chain_bad([3, 4, 2]))
+spec("landscape", landscape.factor_descent, dict(grad=LG, weights=WL2, lr=0.01, steps=3), grad=BAD["callable"],
+     weights=_chain_bad([3, 4, 2]), lr="positive", steps="count0", record_every="count")
+spec("landscape", landscape.matrix_loss, dict(kind="l2", X=LX, Y=LY), kind="choice", X=_matrix_bad((3, 10)),
+     Y=[("11 samples", np.ones((2, 11))), ("with nan", np.full((2, 10), NAN)), ("None", None)])
+spec("landscape", landscape.search_local_minima, dict(f=LF, grad=LG, widths=[3, 2, 2], n_starts=2, seed=0),
+     f=BAD["callable"], grad=BAD["callable"],
+     widths=[("[3]", [3]), ("[3, 0, 2]", [3, 0, 2]), ("[3, 1.5, 2]", [3, 1.5, 2]), ("None", None), ("'322'", "322")],
+     n_starts="count", seed="seed")
+spec("landscape", landscape.MinimaSearch, dict(values=np.zeros(2), gradient_norms=np.zeros(2),
+                                               eigenvalues=np.zeros((2, 3)), weights=[WL2, WL2], symmetry_dim=1),
+     _label="MinimaSearch", symmetry_dim="count0")
+spec("landscape", landscape.fixed_point_min_eigenvalue, dict(s=[3.0, 2.0, 1.0], active_modes=[0], n_hidden=3),
+     s="positive_array", active_modes=[("[3]", [3]), ("[-1]", [-1]), ("[0.5]", [0.5]), ("'0'", "0"), ("None", None)],
+     n_hidden="count", scale="positive")
+# learning_curves
+spec("learning_curves", learning_curves.mixture_error, dict(w=WL, mean=[1.0, 0.0, 0.5]),
+     w=[("4 values", np.ones(4)), ("[nan]*3", np.full(3, NAN)), ("None", None), ("complex", WL * 1j)],
+     mean=[("2 values", [1.0, 0.0]), ("[nan]*3", [NAN] * 3), ("None", None), ("2-D", np.ones((3, 3)))])
+spec("learning_curves", learning_curves.marchenko_pastur_density, dict(x=[0.5, 1.0, 2.0], c=0.5), x="real_array",
+     c="positive")
+spec("learning_curves", learning_curves.isolated_eigenvalue, dict(c=0.5, mu_norm2=2.0), c="positive",
+     mu_norm2="nonnegative")
+# meanfield
+spec("meanfield", meanfield.orthogonal_mean_log_singular_value, dict(depth=3, sigma_w2=1.2, sigma_b2=0.1, q_in=None,
+                                                                     activation="tanh", n=None),
+     depth="count", sigma_w2="positive", sigma_b2="nonnegative", q_in=no_none("nonnegative"), activation="choice",
+     n=no_none("count"))
+# measure
+spec("measure", measure.representational_similarity, dict(hidden=RNG.standard_normal((5, 4))),
+     hidden=[("1-D", np.ones(4)), ("with nan", np.full((5, 4), NAN)), ("None", None), ("complex", np.ones((5, 4)) * 1j),
+             ("strings", np.full((5, 4), "1"))])
+TG = np.arange(0.0, 50.0, 5.0)
+MG = 1e-4 * np.exp(0.1 * np.outer(TG, [2.0, 1.0]))
+spec("measure", measure.early_growth_start, dict(t=TG, modes=MG, s=[2.0, 1.0], lr=0.05, t_min=0.0),
+     t=[("9 times", TG[:9]), ("decreasing", TG[::-1]), ("with nan", np.full(10, NAN)), ("None", None)],
+     modes=[("1-D", np.ones(10)), ("3 modes", np.ones((10, 3))), ("with nan", np.full((10, 2), NAN))],
+     s="positive_array", lr="positive", t_min=[("nan", NAN), ("'0'", "0"), ("None", None)],
+     u_max=[("0", 0.0), ("1.5", 1.5), ("nan", NAN), ("'a'", "a")])
+# networks
+W3 = init.gaussian([4, 5, 3], 0.1, seed=2)
+spec("networks", networks.mode_vectors, dict(weights=W3, task=TASK, n_modes=2), weights=_chain_bad([4, 5, 3]),
+     task=[("None", None), ("'task'", "task")], n_modes=no_none("count"))
+spec("networks", networks.effective_initial_strengths, dict(weights=W3, task=TASK), weights=_chain_bad([4, 5, 3]),
+     task=[("None", None), ("'task'", "task")], competition="bool")
+# parsimony
+spec("parsimony", parsimony.bulk_recursion, dict(eps=0.1, lr=0.1, steps=5, depth=3), eps="positive", lr="positive",
+     steps="count0", depth="count", n_entries="count")
+spec("parsimony", parsimony.core_subspace, dict(weight=W0P[0] + np.outer(np.ones(D6), np.arange(D6)) / 10, rank=1),
+     weight=_matrix_bad((D6, D6), True), rank="count")
+spec("parsimony", parsimony.layer_separation, dict(weights=W0P, inputs=FEAT[:, :10].repeat(2, axis=0)[:D6], labels=LAB),
+     weights=_chain_bad([D6] * 4), inputs=_matrix_bad((D6, 10)),
+     labels=[("9 labels", LAB[:9]), ("one class", np.zeros(10, int)), ("fractional", LAB + 0.5), ("None", None)])
+# spectra
+spec("spectra", lambda **kw: list(spectra.random_factors(**kw)), dict(n=3, n_factors=2, kind="gaussian", seed=0),
+     _label="random_factors", n="count", n_factors="count", n_realisations=no_none("count"), kind="choice",
+     seed="seed", device="device")
+FACT = [torch.as_tensor(0.9 * np.eye(3) + 0.1 * RNG.standard_normal((3, 3))) for _ in range(4)]
+spec("spectra", spectra.product_log_singular_values, dict(factors=FACT), factors=[
+    ("[]", []), ("None", None), ("mismatched", FACT[:2] + [torch.ones(3, 4)]),
+    ("with nan", FACT[:3] + [torch.full((3, 3), NAN, dtype=torch.float64)])],
+     qr_every="count", refinements="count0", return_diagonal="bool", return_product="bool")
+spec("spectra", spectra.fuss_catalan_log_sigma_density, dict(n_factors=2, n_points=50), n_factors="count",
+     n_points=("count", [("1", 1)]))
+spec("spectra", spectra.fuss_catalan_fraction_below, dict(sigma=1.0, n_factors=2), sigma="positive",
+     n_factors="count")
+spec("spectra", spectra.gaussian_product_lyapunov_exponents, dict(n=5), n="count")
+spec("spectra", spectra.gaussian_product_mean_log_sigma2, dict(n=5, n_factors=3), n="count", n_factors="count")
+spec("spectra", spectra.gaussian_product_log_sigma_density, dict(log_sigma=[-1.0, 0.0, 1.0], n=5, n_factors=3),
+     log_sigma="real_array", n="count", n_factors="count")
+spec("spectra", spectra.product_eigenvalue_fraction_in_box, dict(half_width=1.0, n_factors=2),
+     half_width="nonnegative", n_factors="count")
+for _label, _fn in (("jacobian_factors", lambda **kw: list(spectra.jacobian_factors(**kw))),
+                   (None, spectra.layer_variances), (None, spectra.jacobian_log_singular_values)):
+    spec("spectra", _fn, dict(n=4, depth=2, sigma_w2=1.2, sigma_b2=0.1, activation="tanh", seed=0), _label=_label,
+         n="count", depth="count", sigma_w2="positive", sigma_b2="nonnegative", q_in=no_none("positive"),
+         activation="choice", weights="choice", n_draws=no_none("count"), seed="seed", device="device")
+# tasks
+spec("tasks", tasks.tree_split_vectors, dict(levels=3), levels="count")
+spec("tasks", tasks.tree_split_level, dict(levels=3), levels="count")
+spec("tasks", tasks.whitened_digit_pair, dict(first=0, second=1, n_components=5, path=None),
+     first=[("10", 10), ("-1", -1), ("1.5", 1.5), ("'0'", "0"), ("True", True)],
+     second=[("0 (same as first)", 0), ("10", 10), ("None", None)], n_components="count",
+     path=[("missing folder", TMP / "missing"), ("3", 3)])
+spec("tasks", tasks.lp_regression_hessian, dict(X=XR, y=YR, p=4, w=np.zeros(3)), X=_matrix_bad((10, 3)),
+     y=[("11 values", np.ones(11)), ("with nan", np.full(10, NAN)), ("None", None)],
+     p=(None, [("0", 0), ("1.5", 1.5), ("'4'", "4"), ("True", True)]),
+     w=[("4 values", np.zeros(4)), ("with nan", np.full(3, NAN)), ("None", None), ("complex", np.zeros(3) * 1j)])
+spec("tasks", tasks.scaled_regression, dict(n=10, d=3, decades=2.0, noise=0.1, seed=0), n="count", d="count",
+     decades="nonnegative", noise="nonnegative", seed="seed", rotate="bool")
+# theory
+spec("theory", theory.balanced_chain_hessian, dict(s=2.0, u=1.0, depth=3), s="positive_array", u="nonnegative_array",
+     depth="count", tau="positive")
+spec("theory", theory.two_cycle, dict(rate=2.1, depth=3), rate="positive_array", depth="count")
+spec("theory", theory.two_cycle_band_edge, dict(depth=3), depth="count", rel_tol="positive")
+spec("theory", theory.effective_initial_strength, dict(std=0.01, n_hidden=10), std="positive_array",
+     n_hidden="count")
+spec("theory", theory.imbalanced_learning_time, dict(s=2.0, u0=0.1, uf=1.0, imbalance=0.5), s="positive_array",
+     u0="positive_array", uf="positive_array", imbalance="real_array", tau="positive")
+# train
+spec("train", train.imbalance_step_change, dict(weights=W, task=TASK, lr=0.05), weights=_chain_bad(WIDTHS),
+     task=[("None", None), ("'task'", "task")], lr="positive")
+
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -1020,6 +1188,29 @@ edge("train", "product_gradient_descent with frozen factors keeps them",
      close(SQ[0]))
 edge("train", "RateScan.from_result", lambda: train.RateScan.from_result(RESULT_SCAN, 1e3), lambda r: r.best_time == 0)
 edge("train", "steps_to_loss interpolates", lambda: CR.steps_to_loss(1.5), close(0.5))
+# valid edge cases of the functions added since the first audit
+edge("theory", "balanced_chain_hessian at u = 0, depth 3 is 0 (the saddle is flat to second order)",
+     lambda: theory.balanced_chain_hessian(2.0, 0.0, 3), close([0.0, 0.0]))
+edge("theory", "imbalanced_learning_time at m = 0 is learning_time at depth 2",
+     lambda: theory.imbalanced_learning_time(2.0, 0.1, 1.0, 0.0), close(theory.learning_time(2.0, 0.1, 1.0, 2)))
+edge("tasks", "tree_split_vectors is an orthonormal basis",
+     lambda: tasks.tree_split_vectors(3)[0], lambda B: np.allclose(B.T @ B, np.eye(8)))
+edge("spectra", "Fuss-Catalan fraction below a huge sigma is 1", lambda: spectra.fuss_catalan_fraction_below(1e6, 3),
+     close(1.0))
+edge("learning_curves", "mixture_error of w = 0 is a coin flip", lambda: learning_curves.mixture_error(np.zeros(3),
+                                                                                                      [1.0, 0.0, 0.0]),
+     close([0.5]))
+edge("learning_curves", "mixture_error of w = mean is Q(|mean|)",
+     lambda: learning_curves.mixture_error([2.0, 0.0, 0.0], [1.0, 0.0, 0.0]), close([0.15865525393145707], 1e-9))
+edge("measure", "representational_similarity has a unit diagonal",
+     lambda: np.diag(measure.representational_similarity(RNG.standard_normal((5, 4)))), close(np.ones(4)))
+edge("init", "principal_component_consistency of exact principal components is (0, 0)",
+     lambda: init.principal_component_consistency(np.diag([3.0, 2.0, 1.0, 0.5]), np.eye(4)[:, :2]), close([0.0, 0.0]))
+edge("landscape", "factor_gradient is the chain rule", lambda: landscape.factor_gradient(lambda w: w, [np.eye(2),
+                                                                                                    2 * np.eye(2)]),
+     lambda g: np.allclose(g[0], 4 * np.eye(2)) and np.allclose(g[1], 2 * np.eye(2)))
+edge("landscape", "fixed_point_min_eigenvalue with no active mode fills the free unit with the strongest",
+     lambda: landscape.fixed_point_min_eigenvalue([3.0, 2.0, 1.0], [], 3), close(-3.0))
 
 
 # ---------------------------------------------------------------------------------------------------------------

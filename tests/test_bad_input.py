@@ -99,6 +99,8 @@ BAD = {
         case("unknown name", lambda: activations.get("sigmoid"), ValueError, "activation must be one of"),
         case("a list", lambda: activations.get(["tanh"]), ValueError, "activation must be one of"),
         case("None", lambda: activations.get(None), ValueError, "activation must be one of"),
+        case("torch_slope: h None", lambda: activations.torch_slope("tanh", None), TypeError,
+             "h must be a floating-point torch tensor"),
     ],
     "checks": [
         case("close: infinite expectation", lambda: checks.check_close("t", 5.0, INF, rtol=0.1), ValueError,
@@ -156,6 +158,15 @@ BAD = {
                                                                                   sigma_w2=True), TypeError, "sigma_w2"),
         case("profile: 3-D inputs", lambda: convolution.mean_variance_profile(np.ones((1, 2, 5)), 1, [1.0]), ValueError,
              "inputs"),
+        case("cnn_jacobian_factors: negative sigma_b2",
+             lambda: next(convolution.cnn_jacobian_factors(np.ones((2, 8)), 2, 1.5, sigma_b2=-0.1)), ValueError,
+             "sigma_b2 must be >= 0"),
+        case("cnn_jacobian_factors: kernel 'nope'",
+             lambda: next(convolution.cnn_jacobian_factors(np.ones((2, 8)), 2, 1.5, kernel="nope")), ValueError,
+             "kernel must be one of"),
+        case("cnn_jacobian_factors: device 'tpu'",
+             lambda: next(convolution.cnn_jacobian_factors(np.ones((2, 8)), 2, 1.5, device="tpu")), ValueError,
+             "device"),
     ],
     "deepnets": [
         case("MLP: no weights", lambda: deepnets.MLP([]), ValueError, "weights"),
@@ -176,6 +187,19 @@ BAD = {
              "biases"),
         case("CNN: readout channels", lambda: deepnets.VanillaCNN([np.ones((2, 1, 1, 1))], [np.zeros(2)],
                                                                   np.ones((3, 5))), ValueError, "readout"),
+        case("layer_gradient_norms: model None", lambda: deepnets.layer_gradient_norms(None, np.ones((4, 5)), [0] * 4),
+             TypeError, "model must be"),
+        case("layer_gradient_norms: per_sample 'yes'",
+             lambda: deepnets.layer_gradient_norms(_mlp(), np.ones((4, 5)), [0] * 4, per_sample="yes"), TypeError,
+             "per_sample"),
+        case("layer_gradient_norms: fractional labels",
+             lambda: deepnets.layer_gradient_norms(_mlp(), np.ones((4, 5)), [0.5] * 4), ValueError, "y must be"),
+        case("layer_gradient_norms: negative labels",
+             lambda: deepnets.layer_gradient_norms(_mlp(), np.ones((4, 5)), [-1] * 4), ValueError, "y must be"),
+        case("layer_gradient_norms: 1-D X", lambda: deepnets.layer_gradient_norms(_mlp(), np.ones(5), [0]), ValueError,
+             "X must hold at least one sample"),
+        case("layer_gradient_norms: X with 4 features",
+             lambda: deepnets.layer_gradient_norms(_mlp(), np.ones((3, 4)), [0] * 3), ValueError, "X must have 5"),
     ],
     "init": [
         case("random_orthogonal: 0 rows", lambda: init.random_orthogonal(0), ValueError, "n_rows"),
@@ -215,6 +239,9 @@ BAD = {
         case("stack_runs: empty", lambda: init.stack_runs([]), ValueError, "at least one run"),
         case("balanced: zero product", lambda: init.balanced(np.zeros((2, 3)), [3, 4, 2]), ValueError, "product"),
         case("balanced: hidden width < rank", lambda: init.balanced(P, [3, 1, 2]), ValueError, "hidden width"),
+        case("least_squares_top: task None", lambda: init.least_squares_top(init.gaussian([4, 3, 3], 0.3, seed=1), None),
+             TypeError, "task"),
+        case("least_squares_top: weights None", lambda: init.least_squares_top(None, TASK), TypeError, "weights"),
     ],
     "landscape": [
         case("fixed_point: fractional mode", lambda: landscape.fixed_point(TASK, [1.5], [4, 3, 3]), ValueError,
@@ -243,6 +270,22 @@ BAD = {
              TypeError, "weights"),
         case("minimize_factors: f not callable", lambda: landscape.minimize_factors(None, np.sign, SQ), TypeError,
              "f must be"),
+        case("factor_gradient: grad None", lambda: landscape.factor_gradient(None, SQ), TypeError,
+             "grad must be a callable"),
+        case("factor_hessian: grad 3", lambda: landscape.factor_hessian(3, SQ), TypeError, "grad must be a callable"),
+        case("search_local_minima: widths None", lambda: landscape.search_local_minima(np.sum, np.ones_like, None, 2),
+             TypeError, "widths"),
+        case("search_local_minima: f None", lambda: landscape.search_local_minima(None, np.ones_like, [2, 2], 2),
+             TypeError, "f must be a callable"),
+        case("MinimaSearch: symmetry_dim 1.5",
+             lambda: landscape.MinimaSearch(np.zeros(1), np.zeros(1), np.zeros((1, 2)), [SQ], 1.5), TypeError,
+             "symmetry_dim"),
+        case("fixed_point_min_eigenvalue: negative s",
+             lambda: landscape.fixed_point_min_eigenvalue([1.0, -1.0], [0], 2), ValueError, "s must be >= 0"),
+        case("fixed_point_min_eigenvalue: scalar s",
+             lambda: landscape.fixed_point_min_eigenvalue(1.0, [0], 2), ValueError, "s must have 1 dimension"),
+        case("fixed_point_min_eigenvalue: active_modes None",
+             lambda: landscape.fixed_point_min_eigenvalue([2.0, 1.0], None, 2), TypeError, "active_modes"),
     ],
     "learning_curves": [
         case("gd_trajectory: negative step", lambda: learning_curves.gd_trajectory(XL, YL, np.zeros(3), 0.1, [-1]),
@@ -300,6 +343,9 @@ BAD = {
              ValueError, "profile"),
         case("cnn_mode_depth_scales: chi_c '1'", lambda: meanfield.cnn_mode_depth_scales([1.0], 4, "1"), TypeError,
              "chi_c"),
+        case("orthogonal_mean_log_singular_value: activation ['tanh']",
+             lambda: meanfield.orthogonal_mean_log_singular_value(3, 1.2, activation=["tanh"]), ValueError,
+             "activation must be one of"),
     ],
     "measure": [
         case("first_passage: decreasing t", lambda: measure.first_passage_time([2, 1, 0], [0, 1, 2], 1), ValueError,
@@ -335,6 +381,9 @@ BAD = {
                                                                               TASK), ValueError, "product"),
         case("mode_strengths: task None", lambda: networks.mode_strengths(TASK.sigma31, None), TypeError, "task"),
         case("imbalance: a bare array", lambda: networks.imbalance(np.ones((2, 3, 3))), ValueError, "weights"),
+        case("mode_vectors: task None", lambda: networks.mode_vectors(W, None), TypeError, "task"),
+        case("effective_initial_strengths: competition 'yes'",
+             lambda: networks.effective_initial_strengths(W, TASK, competition="yes"), TypeError, "competition"),
     ],
     "parsimony": [
         case("frames: empty weights0", lambda: parsimony.compression_frames([], np.ones((6, 6)), 1), ValueError,
@@ -358,6 +407,15 @@ BAD = {
              ValueError, "labels"),
         case("separation: equal class means", lambda: parsimony.class_separation(np.ones((3, 4)), [0, 1, 0, 1]),
              ValueError, "features"),
+        case("layer_separation: mismatched chain",
+             lambda: parsimony.layer_separation([np.eye(3), np.ones((3, 4))], np.ones((3, 4)), [0, 1, 0, 1]),
+             ValueError, r"weights\[1\] expects 4 inputs"),
+        case("layer_separation: inputs with the wrong number of rows",
+             lambda: parsimony.layer_separation(SQ, np.ones((4, 4)), [0, 1, 0, 1]), ValueError, "inputs must have 3 rows"),
+        case("layer_separation: 1-D inputs", lambda: parsimony.layer_separation(SQ, np.ones(3), [0, 1, 0]), ValueError,
+             "inputs must have 2 dimensions"),
+        case("layer_separation: no weights", lambda: parsimony.layer_separation([], np.ones((3, 4)), [0, 1, 0, 1]),
+             ValueError, "weights must be a non-empty list"),
     ],
     "plotting": [
         case("figure: ncols '2'", lambda: plotting.figure("2"), TypeError, "ncols"),
@@ -398,6 +456,21 @@ BAD = {
         case("moments: sigma_b2 '0'", lambda: spectra.jacobian_spectrum_moments(3, 1.0, "0"), TypeError, "sigma_b2"),
         case("moments: q_star complex", lambda: spectra.jacobian_spectrum_moments(3, 1.0, q_star=1j), TypeError,
              "q_star"),
+        case("product_log_singular_values: return_diagonal 2",
+             lambda: spectra.product_log_singular_values(SQ, return_diagonal=2), TypeError, "return_diagonal"),
+        case("product_log_singular_values: return_product None",
+             lambda: spectra.product_log_singular_values(SQ, return_product=None), TypeError, "return_product"),
+        case("product_log_singular_values: a factor with nan",
+             lambda: spectra.product_log_singular_values([torch.eye(2), torch.full((2, 2), NAN)]), ValueError,
+             "factors must be finite and nonsingular"),
+        case("random_factors: seed -1", lambda: list(spectra.random_factors(3, 2, seed=-1)), ValueError,
+             "seed must be >= 0"),
+        case("random_factors: device 'tpu'", lambda: list(spectra.random_factors(3, 2, device="tpu")), ValueError,
+             "device"),
+        case("layer_variances: seed -1", lambda: spectra.layer_variances(4, 2, 1.2, seed=-1), ValueError,
+             "seed must be >= 0"),
+        case("jacobian_log_singular_values: device 3",
+             lambda: spectra.jacobian_log_singular_values(4, 2, 1.2, device=3), TypeError, "device"),
     ],
     "tasks": [
         case("from_samples: zero samples", lambda: tasks.Task.from_samples(np.ones((4, 0)), np.ones((3, 0))),
@@ -459,6 +532,14 @@ BAD = {
         case("ClassificationData: test features differ",
              lambda: tasks.ClassificationData(np.ones((4, 2)), [0, 1, 0, 1], np.ones((1, 3)), [0]), ValueError,
              "X_test"),
+        case("scaled_regression: decades '0'", lambda: tasks.scaled_regression(10, 3, "0", 0.1), TypeError, "decades"),
+        case("scaled_regression: noise True", lambda: tasks.scaled_regression(10, 3, 2.0, True), TypeError, "noise"),
+        case("scaled_regression: noise None", lambda: tasks.scaled_regression(10, 3, 2.0, None), TypeError, "noise"),
+        case("scaled_regression: rotate 2", lambda: tasks.scaled_regression(10, 3, 2.0, 0.1, rotate=2), TypeError,
+             "rotate"),
+        case("lp_regression_hessian: y of another length",
+             lambda: tasks.lp_regression_hessian(np.ones((11, 3)), np.ones(10), 4, np.zeros(3)), ValueError,
+             r"y must hold one value per row of X \(11,\)"),
     ],
     "theory": [
         case("mode_trajectory: t '1'", lambda: theory.mode_trajectory("1", 2.0, 0.1), TypeError, "t"),
@@ -552,6 +633,7 @@ BAD = {
         case("RateScan.from_result: loss_threshold '1'",
              lambda: train.RateScan.from_result(train.gradient_descent(W, TASK, 0.01, 2), "1"), TypeError,
              "loss_threshold"),
+        case("imbalance_step_change: task None", lambda: train.imbalance_step_change(W, None, 0.1), TypeError, "task"),
     ],
 }
 
@@ -598,3 +680,14 @@ def test_whitening_more_components_than_the_data_has_is_refused(tmp_path):
     for n_components, match in [(20, r"\(at most 12"), (8, r"\(6 for 12 images\)")]:
         with pytest.raises(ValueError, match=f"n_components <= the rank of the images {match}"):
             tasks.mnist_task(n_components=n_components, whiten=True, path=tmp_path)
+
+
+def test_every_public_function_has_a_probe_case():
+    """``scripts/probe_bad_input.py`` calls every public function and class of dlnlib with bad input."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+    import probe_bad_input
+
+    assert probe_bad_input.coverage() == []
