@@ -73,6 +73,16 @@ def random_product(n: int, n_factors: int, kind: str = "gaussian", seed=None) ->
     return product
 
 
+def _torch_generator(device, seed) -> torch.Generator:
+    """A torch generator on ``device``, seeded with the integer ``seed`` (fresh entropy if None)."""
+    gen = torch.Generator(device=device)
+    if seed is None:
+        gen.seed()
+    else:
+        gen.manual_seed(int(seed))
+    return gen
+
+
 def _torch_device(device):
     """``torch.device`` for ``device``, with a clear error where CUDA is asked for but absent."""
     return v.device(device)
@@ -110,11 +120,7 @@ def random_factors(n: int, n_factors: int, n_realisations: int | None = None, ki
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     seed = v.seed(seed)
     dev = _torch_device(device)
-    gen = torch.Generator(device=dev)
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(int(seed))
+    gen = _torch_generator(dev, seed)
     for _ in range(n_factors):
         g = torch.randn(lead + (n, n), generator=gen, dtype=torch.float64, device=dev)
         if kind == "gaussian":
@@ -584,11 +590,7 @@ def _random_network(n, depth, sigma_w2, sigma_b2, q_in, activation, weights, n_d
     seed = v.seed(seed)
     factors = random_factors(n, depth, n_draws, weights, seed, device)
     dev = _torch_device(device)
-    gen = torch.Generator(device=dev)
-    if seed is None:
-        gen.seed()
-    else:
-        gen.manual_seed(_derived_seed(seed))
+    gen = _torch_generator(dev, _derived_seed(seed))
     lead = () if n_draws is None else (v.count(n_draws, "n_draws"),)
     h = np.sqrt(q_in) * torch.randn(lead + (n,), generator=gen, dtype=torch.float64, device=dev)
     for w in factors:
