@@ -24,7 +24,9 @@ _checks.summary = lambda: print(f"{len(_checks.RESULTS)} checks recorded")
 """
 
 
-def test_the_paper_scale_code_path_runs_at_small_sizes():
+def test_the_paper_scale_code_path_runs_at_small_sizes(monkeypatch):
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):   # the kernel's threads, as in conftest
+        monkeypatch.setenv(name, "1")
     nb = nbformat.read(CHAPTER, as_version=4)
     nb.cells = [c for c in nb.cells if "remove-cell" not in c.metadata.get("tags", [])]   # the Colab set-up cell
     params = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
