@@ -249,7 +249,7 @@ def gaussian_mixture(mean, n: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, gamma: float = 0.0, seed=None,
-             population=None) -> dict:
+             population=None, test=None) -> dict:
     r"""Train and test error rates of :func:`gd_trajectory` over ``n_draws`` independent data sets and initialisations.
 
     Every draw has its own ``n`` training samples and its own :math:`w_0 = \sigma\,\mathcal N(0, I_p)/\sqrt p`, so
@@ -259,7 +259,9 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
     ``n`` of its samples without replacement for training and tests on the rest. The held-out samples are the
     population *minus* the training set, so when ``n`` is a sizeable fraction of it their statistics differ from the
     population's in the direction the weights were trained on; ``E_held`` and ``V_held`` (mean and variance of
-    :math:`y\,w^Tx` over them) measure this.
+    :math:`y\,w^Tx` over them) measure this. With ``test = (X_test, y_test)`` as well (e.g. from
+    :func:`dlnlib.tasks.whitened_digit_split`), every draw is tested on that fixed set instead, disjoint from the
+    population, so the held-out set is a fresh sample; ``E_held`` and ``V_held`` are then its score moments.
 
     Parameters
     ----------
@@ -275,6 +277,8 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
     seed : int, numpy.random.Generator or None
     population : tuple of array_like, optional
         ``(X, y)`` with ``X`` ``(p, N)`` and labels ``y`` ``(N,)`` in :math:`\{-1, +1\}`, ``N > n``.
+    test : tuple of array_like, optional
+        ``(X_test, y_test)``, ``(p, N_test)`` and ``(N_test,)`` with labels :math:`\pm1`; only with ``population``.
 
     Returns
     -------
@@ -296,6 +300,13 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
         if X_pop.shape != (mean.size, y_pop.size) or y_pop.size <= n or not np.all(np.abs(y_pop) == 1):
             raise ValueError(f"population must be (X (p, N), y (N,)) with p = {mean.size}, labels +-1 and N > n = {n}, "
                              f"got {X_pop.shape} and {y_pop.shape}")
+    if test is not None:
+        if population is None:
+            raise ValueError("test needs population: the Gaussian mixture's test error is exact")
+        X_test, y_test = v.as_float_array(test[0], "test[0]"), v.as_float_array(test[1], "test[1]")
+        if X_test.ndim != 2 or X_test.shape != (mean.size, y_test.size) or y_test.size == 0 or not np.all(np.abs(y_test) == 1):
+            raise ValueError(f"test must be (X (p, N), y (N,)) with p = {mean.size}, N > 0 and labels +-1, "
+                             f"got {X_test.shape} and {y_test.shape}")
     keys = ("train", "test", "E", "V", "score") + (("E_held", "V_held") if population is not None else ())
     draws = {k: [] for k in keys}
     for _ in range(n_draws):
@@ -309,7 +320,7 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
         if population is None:
             draws["test"].append(mixture_error(W, mean))
         else:
-            held = (W @ X_pop[:, order[n:]]) * y_pop[order[n:]]
+            held = (W @ X_test) * y_test if test is not None else (W @ X_pop[:, order[n:]]) * y_pop[order[n:]]
             draws["test"].append(np.mean(held <= 0, axis=1))    # the error rate on the held-out samples
             draws["E_held"].append(held.mean(axis=1))
             draws["V_held"].append(held.var(axis=1))

@@ -9,6 +9,7 @@ matrix itself.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import numbers
 from dataclasses import dataclass, field
@@ -472,6 +473,61 @@ def whitened_digit_pair(first: int, second: int, n_components: int, path=None) -
     mean : numpy.ndarray
         :math:`\mu`, ``(n_components,)``.
     """
+    X, y = _digit_pair(first, second, path)
+    n_components = v.count(n_components, "n_components")
+    if n_components >= min(X.shape):
+        raise ValueError(f"n_components must be < {min(X.shape)}, got {n_components}")
+    return _whiten_pair(X, y, n_components, np.ones(y.size, dtype=bool))
+
+
+def whitened_digit_split(first: int, second: int, n_components: int, n_test: int, seed=None,
+                         path=None) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    r""":func:`whitened_digit_pair` with a held-out test set that the statistics never see.
+
+    A class-balanced random set of ``n_test`` images is set aside first. The centring, the principal components, the
+    whitening and :math:`\mu` are then estimated on the remaining images (the *pool*) only, and applied to both. Over
+    the pool the class means are exactly :math:`\pm\mu` and the residuals have second moment :math:`I`; the test
+    images are a fresh sample of the same digits, whose own moments differ from these by sampling noise alone.
+
+    Parameters
+    ----------
+    first, second, n_components, path
+        As in :func:`whitened_digit_pair`.
+    n_test : int
+        Number of held-out images, even (half from each digit), leaving more than ``n_components`` in the pool.
+    seed : int, numpy.random.Generator or None
+        Chooses the held-out images.
+
+    Returns
+    -------
+    X_pool, y_pool, mean, X_test, y_test : numpy.ndarray
+        ``(n_components, N_pool)``, ``(N_pool,)``, :math:`\mu` ``(n_components,)``, ``(n_components, n_test)`` and
+        ``(n_test,)``, labels in :math:`\{-1, +1\}`.
+    """
+    X, y = _digit_pair(first, second, path)
+    n_components = v.count(n_components, "n_components")
+    n_test = v.count(n_test, "n_test")
+    if n_test % 2 or n_test // 2 >= min(np.sum(y < 0), np.sum(y > 0)) or y.size - n_test <= n_components:
+        raise ValueError(f"n_test must be even, below twice the smaller class ({min(np.sum(y < 0), np.sum(y > 0))}) "
+                         f"and leave more than n_components = {n_components} images, got {n_test}")
+    if n_components >= X.shape[0]:
+        raise ValueError(f"n_components must be < {X.shape[0]}, got {n_components}")
+    rng = v.generator(seed)
+    test = np.zeros(y.size, dtype=bool)
+    for s in (-1.0, 1.0):
+        test[rng.choice(np.flatnonzero(y == s), n_test // 2, replace=False)] = True
+    Z, y, mean = _whiten_pair(X, y, n_components, ~test)
+    return Z[:, ~test], y[~test], mean, Z[:, test], y[test]
+
+
+def _digit_pair(first, second, path) -> tuple[np.ndarray, np.ndarray]:
+    """The images of two digits as columns, with labels -1 (``first``) and +1 (``second``); a fresh copy each call."""
+    X, y = _digit_pair_cached(first, second, path)
+    return X.copy(), y.copy()
+
+
+@functools.lru_cache(maxsize=8)
+def _digit_pair_cached(first, second, path) -> tuple[np.ndarray, np.ndarray]:
     for name, digit in (("first", first), ("second", second)):
         if isinstance(digit, bool) or not isinstance(digit, numbers.Integral) or not 0 <= digit <= 9:
             raise ValueError(f"{name} must be a digit 0-9, got {digit!r}")
@@ -479,17 +535,20 @@ def whitened_digit_pair(first: int, second: int, n_components: int, path=None) -
         raise ValueError(f"first and second must be different digits, got {first} twice")
     images, labels = load_mnist(path)
     keep = (labels == first) | (labels == second)
-    X, y = images[keep].T, np.where(labels[keep] == second, 1.0, -1.0)
-    n_components = v.count(n_components, "n_components")
-    if n_components >= min(X.shape):
-        raise ValueError(f"n_components must be < {min(X.shape)}, got {n_components}")
-    means = [X[:, y == s].mean(axis=1) for s in (-1.0, 1.0)]
-    X = X - (means[0] + means[1])[:, None] / 2
-    eigenvalues, eigenvectors = np.linalg.eigh(X @ X.T / y.size)
-    X = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_components]].T @ X
-    half = (X[:, y > 0].mean(axis=1) - X[:, y < 0].mean(axis=1)) / 2
-    residual = X - np.outer(half, y)
-    w_eig, w_vec = np.linalg.eigh(residual @ residual.T / y.size)
+    return images[keep].T, np.where(labels[keep] == second, 1.0, -1.0)
+
+
+def _whiten_pair(X, y, n_components: int, fit) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Centre, project and whiten all columns of ``X`` with statistics of the columns ``fit`` only."""
+    Xf, yf = X[:, fit], y[fit]
+    means = [Xf[:, yf == s].mean(axis=1) for s in (-1.0, 1.0)]
+    centre = (means[0] + means[1]) / 2
+    eigenvalues, eigenvectors = np.linalg.eigh((Xf - centre[:, None]) @ (Xf - centre[:, None]).T / yf.size)
+    project = eigenvectors[:, np.argsort(eigenvalues)[::-1][:n_components]].T
+    X = project @ (X - centre[:, None])
+    half = (X[:, fit & (y > 0)].mean(axis=1) - X[:, fit & (y < 0)].mean(axis=1)) / 2
+    residual = X[:, fit] - np.outer(half, yf)
+    w_eig, w_vec = np.linalg.eigh(residual @ residual.T / yf.size)
     whiten = (w_vec / np.sqrt(w_eig)) @ w_vec.T
     return whiten @ X, y, whiten @ half
 
@@ -567,6 +626,33 @@ class MatrixCompletion:
     def gradient(self, product) -> np.ndarray:
         r""":math:`\nabla_P\mathcal L = \Omega\circ(P - M)/|\Omega|`, the masked residual."""
         return self.observed * (self._product(product) - self.matrix) / self.observed.sum()
+
+    def min_nuclear_norm(self, iterations: int = 3000, tol: float = 1e-10) -> np.ndarray:
+        r"""The minimum-nuclear-norm completion :math:`\arg\min\{\lVert P\rVert_* : P_\Omega = M_\Omega\}`.
+
+        The convex relaxation of rank minimisation (Candès & Recht 2009), the baseline of Arora et al. (2019). Solved
+        by ADMM on the split :math:`P = Z`, :math:`Z_\Omega = M_\Omega`: singular-value thresholding at 1 for
+        :math:`P`, projection onto the observed entries for :math:`Z`, and a scaled dual step, until
+        :math:`\lVert P - Z\rVert_F \le` ``tol`` :math:`\lVert M_\Omega\rVert_F` or ``iterations`` run out.
+
+        Returns
+        -------
+        numpy.ndarray
+            ``(d, d)``, equal to :math:`M` on the observed entries.
+        """
+        iterations = v.count(iterations, "iterations")
+        tol = v.positive_scalar(tol, "tol")
+        target = np.where(self.observed, self.matrix, 0.0)
+        Z, U = target.copy(), np.zeros_like(target)
+        scale = np.linalg.norm(target)
+        for _ in range(iterations):
+            u, s, vt = np.linalg.svd(Z - U, full_matrices=False)
+            P = (u * np.maximum(s - 1.0, 0.0)) @ vt
+            Z = np.where(self.observed, self.matrix, P + U)
+            U += P - Z
+            if np.linalg.norm(P - Z) <= tol * scale:
+                break
+        return Z
 
     def recovery_error(self, product) -> np.ndarray:
         r""":math:`\lVert P - M\rVert_F/\lVert M\rVert_F` over *all* entries, per leading index of ``product``."""

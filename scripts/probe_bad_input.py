@@ -376,7 +376,8 @@ spec("learning_curves", learning_curves.gaussian_mixture, dict(mean=[1.0, 0.0], 
 spec("learning_curves", learning_curves.simulate,
      dict(mean=[1.0, 0.0, 0.0], n=6, sigma2=0.5, lr=0.1, steps=[0, 3], n_draws=2, gamma=0.0, seed=0),
      mean=[("nan", [NAN]), ("2-D", np.ones((2, 2))), ("None", None)], n="count", sigma2="nonnegative", lr="positive",
-     steps=[("[-1]", [-1]), ("[0.5]", [0.5])], n_draws=("count", [("1", 1)]), gamma="nonnegative", seed="seed")
+     steps=[("[-1]", [-1]), ("[0.5]", [0.5])], n_draws=("count", [("1", 1)]), gamma="nonnegative", seed="seed",
+     test=[("without population", (np.ones((3, 2)), np.ones(2)))])
 
 # --- meanfield ------------------------------------------------------------------------------------------------------
 spec("meanfield", meanfield.gaussian_average, dict(f=np.tanh, q=1.0), f=BAD["callable"], q="nonnegative_array")
@@ -543,6 +544,8 @@ spec("tasks", tasks.matrix_completion, dict(d=4, rank=1, fraction=0.5, seed=0), 
 spec("tasks", MC.gradient, dict(product=np.zeros((4, 4))), _label="MatrixCompletion.gradient",
      product=[("wrong shape", np.zeros((3, 4))), ("(4, 1)", np.zeros((4, 1))), ("1-D", np.zeros(4)),
               ("nan", np.full((4, 4), NAN)), ("complex", np.zeros((4, 4)) * 1j), ("None", None)])
+spec("tasks", MC.min_nuclear_norm, dict(iterations=10, tol=1e-8), _label="MatrixCompletion.min_nuclear_norm",
+     iterations="count", tol="positive")
 spec("tasks", MC.recovery_error, dict(product=np.zeros((4, 4))), _label="MatrixCompletion.recovery_error",
      product=[("wrong shape", np.zeros((3, 4))), ("(4, 1)", np.zeros((4, 1))), ("nan", np.full((4, 4), NAN)),
               ("None", None)])
@@ -794,6 +797,9 @@ for _label, _fn in (("jacobian_factors", lambda **kw: list(spectra.jacobian_fact
 # tasks
 spec("tasks", tasks.tree_split_vectors, dict(levels=3), levels="count")
 spec("tasks", tasks.tree_split_level, dict(levels=3), levels="count")
+spec("tasks", tasks.whitened_digit_split, dict(first=0, second=1, n_components=5, n_test=10, seed=0, path=None),
+     first=[("10", 10), ("1.5", 1.5), ("True", True)], second=[("0 (same as first)", 0)], n_components="count",
+     n_test=("count", [("3 (odd)", 3), ("1000 (whole class)", 1000)]), seed="seed", path=[("missing folder", TMP / "missing")])
 spec("tasks", tasks.whitened_digit_pair, dict(first=0, second=1, n_components=5, path=None),
      first=[("10", 10), ("-1", -1), ("1.5", 1.5), ("'0'", "0"), ("True", True)],
      second=[("0 (same as first)", 0), ("10", 10), ("None", None)], n_components="count",

@@ -101,3 +101,21 @@ def test_simulate_draws_a_new_initialisation_per_data_set_and_samples_a_populati
     assert exact["test"][0] == pytest.approx(np.mean(norm.sf(exact["draws"]["E"] / np.sqrt(exact["draws"]["V"]))))
     with pytest.raises(ValueError, match="population"):
         lc.simulate(mean, 32, 0.1, 0.01, [1], population=(X_pop[:, :20], y_pop[:20]))
+
+
+def test_simulate_tests_on_a_fixed_held_out_set():
+    mean = np.full(16, 0.25)
+    X_pop, y_pop = lc.gaussian_mixture(mean, 2000, seed=8)
+    X_test, y_test = lc.gaussian_mixture(mean, 20_000, seed=10)
+    run = lc.simulate(mean, 32, 0.1, 0.01, [50], n_draws=4, seed=9, population=(X_pop, y_pop), test=(X_test, y_test))
+    # a large fresh test set: its error is the exact Gaussian error, and its moments are mu.w and |w|^2
+    assert run["test"][0] == pytest.approx(np.mean(norm.sf(run["draws"]["E"] / np.sqrt(run["draws"]["V"]))), abs=0.01)
+    np.testing.assert_allclose(run["E_held"], run["E"], rtol=0.05)
+    np.testing.assert_allclose(run["V_held"], run["V"], rtol=0.05)
+    # the test set is fixed: with one test sample the error of every draw is 0 or 1
+    one = lc.simulate(mean, 32, 0.1, 0.01, [50], n_draws=4, seed=9, population=(X_pop, y_pop), test=(X_test[:, :1], y_test[:1]))
+    assert set(one["draws"]["test"].ravel().tolist()) <= {0.0, 1.0}
+    with pytest.raises(ValueError, match="test needs population"):
+        lc.simulate(mean, 32, 0.1, 0.01, [1], test=(X_test, y_test))
+    with pytest.raises(ValueError, match="test must be"):
+        lc.simulate(mean, 32, 0.1, 0.01, [1], population=(X_pop, y_pop), test=(X_test[:3], y_test))

@@ -287,3 +287,23 @@ def test_block_orthogonal_gain_and_conv_kernel_variances():
     np.testing.assert_allclose(np.var(uniform, axis=(0, 1)), 2.0 / 5 / 100, rtol=0.08)
     kernels, _ = init.cnn(8, 2, 2.0, 0.0, kind="gaussian", in_channels=3, kernel_size=5, seed=4)
     assert [k.shape for k in kernels] == [(8, 3, 5, 5), (8, 8, 5, 5)]
+
+
+def test_whitened_digit_split_fits_the_statistics_on_the_pool_only():
+    X, y, mu, X_test, y_test = tasks.whitened_digit_split(3, 5, 20, 300, seed=0)
+    assert X.shape == (20, 700) and X_test.shape == (20, 300) and np.sum(y_test > 0) == 150 and np.sum(y > 0) == 350
+    np.testing.assert_allclose(X[:, y > 0].mean(axis=1), mu, atol=1e-12)     # exact over the pool
+    np.testing.assert_allclose(X[:, y < 0].mean(axis=1), -mu, atol=1e-12)
+    residual = X - np.outer(mu, y)
+    np.testing.assert_allclose(residual @ residual.T / y.size, np.eye(20), atol=1e-10)
+    # the test images are not part of the fit: their residual covariance is not the identity
+    test_residual = X_test - np.outer(mu, y_test)
+    assert np.abs(test_residual @ test_residual.T / y_test.size - np.eye(20)).max() > 0.05
+    # the same 1000 images in total: pool and test set are disjoint and together give whitened_digit_pair's labels
+    assert y.size + y_test.size == 1000
+    again = tasks.whitened_digit_split(3, 5, 20, 300, seed=0)
+    np.testing.assert_array_equal(again[3], X_test)
+    with pytest.raises(ValueError, match="n_test"):
+        tasks.whitened_digit_split(3, 5, 20, 301)
+    with pytest.raises(ValueError, match="n_test"):
+        tasks.whitened_digit_split(3, 5, 20, 1000)

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from dlnlib import init, networks, parsimony, train
+from dlnlib import init, networks, parsimony, tasks, train
 
 
 def _target(d, r, seed):
@@ -171,3 +171,23 @@ def test_matrix_completion_loss_gradient_and_recovery_error():
     for bad in (dict(fraction=0.0), dict(fraction=1.5), dict(rank=31)):
         with pytest.raises(ValueError):
             tasks.matrix_completion(**{**dict(d=30, rank=3, fraction=0.3), **bad})
+
+
+def test_min_nuclear_norm_completion_is_feasible_optimal_and_exact_when_the_mask_is_generous():
+    full = tasks.matrix_completion(12, 2, 1.0, seed=3)
+    np.testing.assert_allclose(full.min_nuclear_norm(), full.matrix, atol=1e-12)      # everything observed
+    easy = tasks.matrix_completion(30, 1, 0.6, seed=4)                                  # rank 1, 60 % observed
+    assert easy.recovery_error(easy.min_nuclear_norm()) < 1e-6                          # exact recovery
+    hard = tasks.matrix_completion(30, 5, 0.3, seed=5)                                  # too few entries for rank 5
+    P = hard.min_nuclear_norm()
+    np.testing.assert_allclose(P[hard.observed], hard.matrix[hard.observed], atol=1e-12)
+    assert hard.recovery_error(P) > 0.1
+    # optimality: no feasible matrix has a smaller nuclear norm, in particular not M itself or a perturbed copy
+    nuclear = np.linalg.norm(P, "nuc")
+    assert nuclear <= np.linalg.norm(hard.matrix, "nuc") + 1e-6
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        other = P + np.where(hard.observed, 0.0, 1e-3 * rng.standard_normal(P.shape))
+        assert np.linalg.norm(other, "nuc") >= nuclear - 1e-7
+    with pytest.raises(ValueError, match="iterations"):
+        hard.min_nuclear_norm(iterations=0)
