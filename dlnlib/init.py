@@ -303,7 +303,7 @@ def _ndim(ndim) -> int:
     return int(ndim)
 
 
-def least_squares_top(weights, task) -> list[np.ndarray]:
+def least_squares_top(weights, task, balance: bool = False) -> list[np.ndarray]:
     r"""Replace the top layer by the best one for the layers below: linear regression of the targets on the last
     hidden layer.
 
@@ -316,11 +316,18 @@ def least_squares_top(weights, task) -> list[np.ndarray]:
     pretraining (:func:`greedy_pretraining`) then starts fine-tuning with the best output its features allow (Saxe et
     al. 2014, §3, leave the top layer unspecified).
 
+    Such a top layer can be far larger than the layers below it, which makes the network stiff: its stable learning
+    rates are set by one outsized layer. With ``balance`` every layer is then rescaled to the same spectral norm,
+    :math:`W_l \to (\bar n/n_l)\,W_l` with :math:`n_l = \lVert W_l\rVert_2` and :math:`\bar n` their geometric
+    mean; the factors multiply to 1, so the end-to-end map, and hence the loss, is unchanged.
+
     Parameters
     ----------
     weights : list of array_like
         ``[W_1, ..., W_D]``, ``D >= 2``, no run axis; the top layer's values are ignored.
     task : dlnlib.tasks.Task
+    balance : bool
+        Rescale the layers to equal spectral norms, keeping their product.
 
     Returns
     -------
@@ -336,6 +343,7 @@ def least_squares_top(weights, task) -> list[np.ndarray]:
 
     task = v.task(task)
     ws = v.chain(weights)
+    balance = v.flag(balance, "balance")
     check_chain(ws, task.n_in, task.n_out)
     if len(ws) < 2 or ws[0].ndim != 2:
         raise ValueError("least_squares_top needs at least two weight matrices and no run axis")
@@ -344,7 +352,11 @@ def least_squares_top(weights, task) -> list[np.ndarray]:
     if np.linalg.cond(covariance) > 1e12:
         raise ValueError("the hidden layer's covariance H Sigma11 H^T is singular: some hidden direction carries no "
                          "input variance, so the least-squares top layer is not unique")
-    return [w.copy() for w in ws[:-1]] + [np.linalg.solve(covariance, hidden @ task.sigma31.T).T]
+    fitted = [w.copy() for w in ws[:-1]] + [np.linalg.solve(covariance, hidden @ task.sigma31.T).T]
+    if not balance:
+        return fitted
+    norms = np.array([np.linalg.norm(w, 2) for w in fitted])
+    return [w * (np.exp(np.log(norms).mean()) / n) for w, n in zip(fitted, norms)]
 
 
 def principal_component_consistency(sigma11, frame) -> tuple[float, float]:

@@ -703,7 +703,7 @@ spec("deepnets", deepnets.layer_gradient_norms, dict(model=_mlp(), X=DATA.X_trai
 # init
 spec("init", init.least_squares_top, dict(weights=init.gaussian([4, 3, 3], 0.3, seed=1), task=TASK),
      weights=_chain_bad([4, 3, 3]),
-     task=[("None", None), ("'task'", "task")])
+     task=[("None", None), ("'task'", "task")], balance="bool")
 FRAME = np.linalg.qr(RNG.standard_normal((4, 2)))[0]
 spec("init", init.principal_component_consistency, dict(sigma11=np.diag([3.0, 2.0, 1.0, 0.5]), frame=FRAME),
      sigma11=_matrix_bad((4, 4)), frame=_matrix_bad((4, 2)))

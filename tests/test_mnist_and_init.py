@@ -171,6 +171,14 @@ def test_least_squares_top_is_the_best_read_out_of_the_hidden_layer():
     product = fitted[2] @ fitted[1] @ fitted[0]
     np.testing.assert_allclose((task.sigma31 - product @ task.sigma11) @ (weights[1] @ weights[0]).T, 0.0, atol=1e-9)
     assert task.loss(product) < task.loss((fitted[2] + 0.01) @ fitted[1] @ fitted[0])
+    # balanced: the same end-to-end map, every layer at the geometric mean of the spectral norms
+    balanced = init.least_squares_top(weights, task, balance=True)
+    np.testing.assert_allclose(balanced[2] @ balanced[1] @ balanced[0], product, rtol=1e-12, atol=1e-12)
+    norms = [np.linalg.norm(w, 2) for w in fitted]
+    np.testing.assert_allclose([np.linalg.norm(w, 2) for w in balanced], np.prod(norms) ** (1 / 3), rtol=1e-12)
+    assert max(norms) / min(norms) > 2          # the unbalanced layers differ, so the rescaling did something
+    with pytest.raises(TypeError, match="balance"):
+        init.least_squares_top(weights, task, balance="yes")
     with pytest.raises(ValueError, match="singular"):
         init.least_squares_top([np.zeros((4, 6)), np.zeros((3, 4))], task)
     with pytest.raises(ValueError, match="two weight matrices"):
