@@ -35,7 +35,7 @@ __all__ = [
     "mode_trajectory",
     "learning_time",
     "deep_mode_trajectory",
-    "lambda_balanced_mode_trajectory",
+    "imbalanced_mode_trajectory",
     "mode_vector_field",
     "balanced_chain_hessian",
     "hessian_top_eigenvalue",
@@ -241,10 +241,10 @@ def _learned(_, z):
 _learned.terminal = True
 
 
-def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
+def imbalanced_mode_trajectory(t, s, u0, imbalance, tau=1.0):
     r"""Mode strength of a three-layer network started off balance, :math:`b^2 - a^2 = m` (closed form).
 
-    The conserved imbalance :math:`m = b^2 - a^2` of Eqs. 8-9 (``lam``; Dominé et al. 2024 call it :math:`\lambda`,
+    The conserved imbalance :math:`m = b^2 - a^2` of Eqs. 8-9 (``imbalance``; Dominé et al. 2024 call it :math:`\lambda`,
     the book keeps :math:`\lambda` for the learning rate) gives :math:`a^2 + b^2 = \sqrt{m^2 + 4u^2}`, so the mode
     strength :math:`u = ab` obeys
 
@@ -262,7 +262,7 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
         Times >= 0.
     s, u0 : array_like
         Singular value (> 0) and initial strength :math:`u_0 = a_0 b_0` (> 0).
-    lam : array_like
+    imbalance : array_like
         Imbalance :math:`m = b_0^2 - a_0^2`; only :math:`|m|` matters.
     tau : float
         Time constant.
@@ -279,25 +279,25 @@ def lambda_balanced_mode_trajectory(t, s, u0, lam, tau=1.0):
     t = _times(t)
     s = v.positive(s, "s")
     u0 = v.positive(u0, "u0")
-    lam = np.abs(v.as_float_array(lam, "lam"))
+    m = np.abs(v.as_float_array(imbalance, "imbalance"))
     tau = v.positive_scalar(tau, "tau")
-    v.broadcastable(t=t, s=s, u0=u0, lam=lam)
-    # The Riccati solution is a Moebius map of w0 = w(0); written with |w_-|, 1 - E and A(x) = (1 - w_x)/lam (finite as
-    # lam -> 0), every sum below has terms of one sign, so no regime (lam -> 0, lam -> inf, tiny u0) loses digits.
-    def one_minus_w_over_lam(x):
-        r = np.hypot(lam, 2 * x)
-        return (1 + lam / (r + 2 * x)) / (lam + r)
+    v.broadcastable(t=t, s=s, u0=u0, imbalance=m)
+    # The Riccati solution is a Moebius map of w0 = w(0); written with |w_-|, 1 - E and A(x) = (1 - w_x)/m (finite as
+    # m -> 0), every sum below has terms of one sign, so no regime (m -> 0, m -> inf, tiny u0) loses digits.
+    def one_minus_w_over_m(x):
+        r = np.hypot(m, 2 * x)
+        return (1 + m / (r + 2 * x)) / (m + r)
 
-    root = np.hypot(lam, 2 * s)
-    w_plus = 2 * s / (lam + root)                           # the fixed point u = s
-    w_minus = (lam + root) / (2 * s)                        # minus the Riccati equation's other root
-    w0 = 2 * u0 / (lam + np.hypot(lam, 2 * u0))
-    a_plus, a_zero = one_minus_w_over_lam(s), one_minus_w_over_lam(u0)
+    root = np.hypot(m, 2 * s)
+    w_plus = 2 * s / (m + root)                           # the fixed point u = s
+    w_minus = (m + root) / (2 * s)                        # minus the Riccati equation's other root
+    w0 = 2 * u0 / (m + np.hypot(m, 2 * u0))
+    a_plus, a_zero = one_minus_w_over_m(s), one_minus_w_over_m(u0)
     decay, rise = np.exp(-root * t / tau), -np.expm1(-root * t / tau)
     numerator = w0 * w_plus + w0 * w_minus * decay + rise                   # w = numerator / denominator
     denominator = w0 * rise + w_minus + w_plus * decay
-    gap = a_plus * (w_minus * rise + w0) + decay * (a_zero - a_plus + a_zero * w_minus)   # (1 - w) denominator / lam
-    return numerator / (gap * (1 + numerator / denominator))              # u = lam w / (1 - w^2)
+    gap = a_plus * (w_minus * rise + w0) + decay * (a_zero - a_plus + a_zero * w_minus)   # (1 - w) denominator / m
+    return numerator / (gap * (1 + numerator / denominator))              # u = m w / (1 - w^2)
 
 
 def mode_vector_field(a, b, s, tau=1.0):
@@ -583,14 +583,15 @@ def effective_initial_strength(std, n_hidden):
 def imbalanced_learning_time(s, u0, uf, imbalance, tau=1.0):
     r"""Time for a three-layer mode with imbalance :math:`m = b^2 - a^2` to grow from ``u0`` to ``uf`` (App. A).
 
-    Integrating :math:`\tau\,\dot u = \sqrt{m^2 + 4u^2}\,(s - u)` (see :func:`lambda_balanced_mode_trajectory`)
-    with :math:`R = \sqrt{m^2 + 4s^2}` and :math:`r(u) = \sqrt{m^2 + 4u^2}` gives
+    Integrating :math:`\tau\,\dot u = \sqrt{m^2 + 4u^2}\,(s - u)` (see :func:`imbalanced_mode_trajectory`)
+    with :math:`\omega(u) = \sqrt{m^2 + 4u^2}` and :math:`\omega_s = \omega(s)` gives
 
-    .. math:: t = \frac{\tau}{R}\left[\ln\frac{4su + m^2 + R\,r(u)}{s - u}\right]_{u_0}^{u_f},
+    .. math:: t = \frac{\tau}{\omega_s}\left[\ln\frac{4su + m^2 + \omega_s\,\omega(u)}{s - u}\right]_{u_0}^{u_f},
 
     which for :math:`m = 0` is Eq. 11. In the paper's hyperbolic coordinates, :math:`a = \sqrt{|m|}\cosh\frac\theta2`,
     :math:`b = \sqrt{|m|}\sinh\frac\theta2`, one has :math:`ab = \frac{|m|}{2}\sinh\theta` and
-    :math:`\tau\dot\theta = 2s - |m|\sinh\theta`. The paper's App. A writes :math:`ab = c_0\sinh\theta`, and its
+    :math:`\tau\dot\theta = 2s - |m|\sinh\theta`. The paper's App. A (its :math:`c_0` is our :math:`|m|`) writes
+    :math:`ab = c_0\sinh\theta`, and its
     Eqs. 24-26 are this result for a mode of singular value :math:`s/2` growing from :math:`u_0/2` to :math:`u_f/2`;
     in the balanced limit that is exactly twice Eq. 11.
 
@@ -615,9 +616,9 @@ def imbalanced_learning_time(s, u0, uf, imbalance, tau=1.0):
     tau = v.positive_scalar(tau, "tau")
     s, u0, uf = _check_interval(s, u0, uf)
     m2 = v.as_float_array(imbalance, "imbalance") ** 2
-    root = np.sqrt(m2 + 4 * s ** 2)
+    omega_s = np.sqrt(m2 + 4 * s ** 2)
 
     def antiderivative(u):
-        return np.log((4 * s * u + m2 + root * np.sqrt(m2 + 4 * u ** 2)) / (s - u))
+        return np.log((4 * s * u + m2 + omega_s * np.sqrt(m2 + 4 * u ** 2)) / (s - u))
 
-    return tau / root * (antiderivative(uf) - antiderivative(u0))
+    return tau / omega_s * (antiderivative(uf) - antiderivative(u0))

@@ -574,9 +574,9 @@ spec("theory", theory.learning_time, dict(s=[2.0, 3.0], u0=0.1, uf=1.0, depth=3,
      tau="positive")
 spec("theory", theory.deep_mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, depth=3, tau=1.0), t="times",
      s=("positive_array", NO_BROADCAST), u0=("positive_array", [("u0 > s", 3.0)]), depth="count", tau="positive")
-spec("theory", theory.lambda_balanced_mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, lam=0.5, tau=1.0),
+spec("theory", theory.imbalanced_mode_trajectory, dict(t=[0.0, 1.0], s=2.0, u0=0.1, imbalance=0.5, tau=1.0),
      t="times", s=("positive_array", NO_BROADCAST), u0="positive_array",
-     lam=("real_array", [("3 values against t's 2", [0.1, 0.2, 0.3])]), tau="positive")
+     imbalance=("real_array", [("3 values against t's 2", [0.1, 0.2, 0.3])]), tau="positive")
 spec("theory", theory.mode_vector_field, dict(a=[0.1, 0.2], b=0.3, s=2.0, tau=1.0), a="real_array",
      b=("real_array", [("3 values against a's 2", [0.1, 0.2, 0.3])]), s="positive", tau="positive")
 spec("theory", theory.hessian_top_eigenvalue, dict(s=2.0, depth=3, tau=1.0), s="positive_array", depth="count",
@@ -1132,21 +1132,21 @@ edge("convolution", "a linear signal that overflows float64 raises naming sigma_
      lambda: convolution.signal_propagation(np.ones((2, 2, 1)), 2000, 4.0, activation="linear", kernel_size=1, seed=0),
      raises=(FloatingPointError, "sigma_w2"))
 # theory
-edge("theory", "lambda-balanced at lam = 1e100 matches the ODE (u = 1.301)",
-     lambda: theory.lambda_balanced_mode_trajectory(1e-100, 2.0, 0.1, 1e100), close(2 - 1.9 / np.e, rtol=1e-9))
-edge("theory", "lambda-balanced at lam = 0 is Eq. 12",
-     lambda: theory.lambda_balanced_mode_trajectory([0.0, 1.0, 3.0], 2.0, 0.1, 0.0),
+edge("theory", "imbalanced mode at m = 1e100 matches the ODE (u = 1.301)",
+     lambda: theory.imbalanced_mode_trajectory(1e-100, 2.0, 0.1, 1e100), close(2 - 1.9 / np.e, rtol=1e-9))
+edge("theory", "imbalanced mode at m = 0 is Eq. 12",
+     lambda: theory.imbalanced_mode_trajectory([0.0, 1.0, 3.0], 2.0, 0.1, 0.0),
      close(theory.mode_trajectory([0.0, 1.0, 3.0], 2.0, 0.1), rtol=1e-12))
-edge("theory", "lambda-balanced at lam = 3 matches the ODE",
-     lambda: theory.lambda_balanced_mode_trajectory(0.5, 2.0, 0.1, 3.0), close(_ode_lambda(0.5, 2.0, 0.1, 3.0), 1e-9))
-edge("theory", "lambda-balanced at lam = 1e-8, u0 = 1e-12 matches the ODE",
-     lambda: theory.lambda_balanced_mode_trajectory(5.0, 1.0, 1e-12, 1e-8),
+edge("theory", "imbalanced mode at m = 3 matches the ODE",
+     lambda: theory.imbalanced_mode_trajectory(0.5, 2.0, 0.1, 3.0), close(_ode_lambda(0.5, 2.0, 0.1, 3.0), 1e-9))
+edge("theory", "imbalanced mode at m = 1e-8, u0 = 1e-12 matches the ODE",
+     lambda: theory.imbalanced_mode_trajectory(5.0, 1.0, 1e-12, 1e-8),
      close(_ode_lambda(5.0, 1.0, 1e-12, 1e-8), 1e-7))
-edge("theory", "lambda-balanced at lam = 1e8 matches the ODE",
-     lambda: theory.lambda_balanced_mode_trajectory(1e-8, 2.0, 0.1, 1e8), close(2 - 1.9 / np.e, rtol=1e-7))
-edge("theory", "lambda-balanced from u0 > s decays to s",
-     lambda: theory.lambda_balanced_mode_trajectory(0.3, 1.0, 3.0, 0.5), close(_ode_lambda(0.3, 1.0, 3.0, 0.5), 1e-9))
-edge("theory", "lambda-balanced at large t is s", lambda: theory.lambda_balanced_mode_trajectory(1e6, 2.0, 0.1, 3.0),
+edge("theory", "imbalanced mode at m = 1e8 matches the ODE",
+     lambda: theory.imbalanced_mode_trajectory(1e-8, 2.0, 0.1, 1e8), close(2 - 1.9 / np.e, rtol=1e-7))
+edge("theory", "imbalanced mode from u0 > s decays to s",
+     lambda: theory.imbalanced_mode_trajectory(0.3, 1.0, 3.0, 0.5), close(_ode_lambda(0.3, 1.0, 3.0, 0.5), 1e-9))
+edge("theory", "imbalanced mode at large t is s", lambda: theory.imbalanced_mode_trajectory(1e6, 2.0, 0.1, 3.0),
      close(2.0))
 edge("theory", "mode_trajectory at t = 0 is u0", lambda: theory.mode_trajectory(0.0, 2.0, 0.1), close(0.1))
 edge("theory", "mode_trajectory from u0 > s decays", lambda: theory.mode_trajectory(100.0, 1.0, 3.0), close(1.0))

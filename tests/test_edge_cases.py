@@ -24,27 +24,27 @@ def _lambda_ode(t, s, u0, lam):
 
 
 # --- theory ---------------------------------------------------------------------------------------------------------
-def test_lambda_balanced_at_extreme_imbalance_matches_the_ode():
+def test_imbalanced_mode_at_extreme_imbalance_matches_the_ode():
     """lam = 1e100 used to give 0.0; the ODE is then u' = lam (s - u) to 1e-200, so u = s - (s - u0)/e at lam t = 1."""
-    assert theory.lambda_balanced_mode_trajectory(1e-100, 2.0, 0.1, 1e100) == pytest.approx(2 - 1.9 / np.e, rel=1e-13)
-    assert theory.lambda_balanced_mode_trajectory(1e-300, 2.0, 0.1, 1e300) == pytest.approx(2 - 1.9 / np.e, rel=1e-13)
+    assert theory.imbalanced_mode_trajectory(1e-100, 2.0, 0.1, 1e100) == pytest.approx(2 - 1.9 / np.e, rel=1e-13)
+    assert theory.imbalanced_mode_trajectory(1e-300, 2.0, 0.1, 1e300) == pytest.approx(2 - 1.9 / np.e, rel=1e-13)
 
 
 @pytest.mark.parametrize("t, s, u0, lam", [(0.5, 2.0, 0.1, 3.0), (5.0, 1.0, 1e-12, 1e-8), (1e-8, 2.0, 0.1, 1e8),
                                            (0.3, 1.0, 3.0, 0.5), (2.0, 0.5, 1e-6, 10.0), (40.0, 0.05, 1e-4, 1e-3)])
-def test_lambda_balanced_matches_the_ode_in_every_regime(t, s, u0, lam):
+def test_imbalanced_mode_matches_the_ode_in_every_regime(t, s, u0, lam):
     """Rich (lam -> 0), lazy (lam >> s), tiny u0 and decay from u0 > s, to 1e-10 of the ODE."""
-    assert theory.lambda_balanced_mode_trajectory(t, s, u0, lam) == pytest.approx(_lambda_ode(t, s, u0, lam),
+    assert theory.imbalanced_mode_trajectory(t, s, u0, lam) == pytest.approx(_lambda_ode(t, s, u0, lam),
                                                                                   rel=1e-10)
 
 
-def test_lambda_balanced_limits():
+def test_imbalanced_mode_limits():
     times = np.array([0.0, 0.5, 1.0, 3.0])
-    np.testing.assert_allclose(theory.lambda_balanced_mode_trajectory(times, 2.0, 0.1, 0.0),
+    np.testing.assert_allclose(theory.imbalanced_mode_trajectory(times, 2.0, 0.1, 0.0),
                                theory.mode_trajectory(times, 2.0, 0.1), rtol=1e-14)
-    assert theory.lambda_balanced_mode_trajectory(0.0, 2.0, 0.1, 3.0) == pytest.approx(0.1, rel=1e-15)
-    assert theory.lambda_balanced_mode_trajectory(1e6, 2.0, 0.1, 3.0) == pytest.approx(2.0, rel=1e-15)
-    assert theory.lambda_balanced_mode_trajectory(1.0, 2.0, 0.1, -3.0) == theory.lambda_balanced_mode_trajectory(
+    assert theory.imbalanced_mode_trajectory(0.0, 2.0, 0.1, 3.0) == pytest.approx(0.1, rel=1e-15)
+    assert theory.imbalanced_mode_trajectory(1e6, 2.0, 0.1, 3.0) == pytest.approx(2.0, rel=1e-15)
+    assert theory.imbalanced_mode_trajectory(1.0, 2.0, 0.1, -3.0) == theory.imbalanced_mode_trajectory(
         1.0, 2.0, 0.1, 3.0)
 
 

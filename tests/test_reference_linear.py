@@ -82,7 +82,7 @@ def test_learning_time_at_optimal_rate_against_closed_forms_and_an_ode():
 
 def test_imbalance_of_decoupled_modes_is_b2_minus_a2():
     """W21 = diag(a) (input to hidden), W32 = diag(b) (hidden to output): M = W32^T W32 - W21 W21^T = diag(b^2 - a^2),
-    minus the lambda = a^2 - b^2 of theory.lambda_balanced_mode_trajectory (Saxe et al. 2014, Eqs. 8-9)."""
+    that is the imbalance m = b^2 - a^2 of theory.imbalanced_mode_trajectory (Saxe et al. 2014, Eqs. 8-9)."""
     a, b = np.array([0.3, 1.5, 2.0]), np.array([1.1, 0.2, 2.0])
     w21 = np.hstack([np.diag(a), np.zeros((3, 1))])            # 3 hidden units from 4 inputs (the last unused)
     w32 = np.vstack([np.diag(b), np.zeros((2, 3))])             # 5 outputs

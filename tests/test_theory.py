@@ -79,7 +79,7 @@ def test_deep_mode_trajectory_inverts_learning_time(depth):
 
 
 @pytest.mark.parametrize("lam", [1e-2, 1.0, 10.0, -4.0])
-def test_lambda_balanced_matches_scalar_gradient_flow(lam):
+def test_imbalanced_mode_matches_scalar_gradient_flow(lam):
     """Claim 23: simulate Eqs. 8-9 from a0^2 - b0^2 = lam, a0 b0 = u0."""
     s, u0 = 2.0, 1e-3
     a0 = np.sqrt((abs(lam) + np.sqrt(lam ** 2 + 4 * u0 ** 2)) / 2)
@@ -89,14 +89,14 @@ def test_lambda_balanced_matches_scalar_gradient_flow(lam):
     sol = solve_ivp(rhs, (0, 20), [a0, b0], rtol=1e-12, atol=1e-15, dense_output=True)
     t = np.linspace(0, 20, 60)
     a, b = sol.sol(t)
-    np.testing.assert_allclose(theory.lambda_balanced_mode_trajectory(t, s, u0, lam), a * b, atol=1e-8)
+    np.testing.assert_allclose(theory.imbalanced_mode_trajectory(t, s, u0, lam), a * b, atol=1e-8)
 
 
-def test_lambda_balanced_limits():
+def test_imbalanced_mode_limits():
     t = np.linspace(0, 10, 30)
-    np.testing.assert_allclose(theory.lambda_balanced_mode_trajectory(t, 2.0, 1e-3, 0.0),
+    np.testing.assert_allclose(theory.imbalanced_mode_trajectory(t, 2.0, 1e-3, 0.0),
                                theory.mode_trajectory(t, 2.0, 1e-3), rtol=1e-13)
-    lazy = theory.lambda_balanced_mode_trajectory(t, 1.0, 1e-3, 1e3, tau=1e3)
+    lazy = theory.imbalanced_mode_trajectory(t, 1.0, 1e-3, 1e3, tau=1e3)
     np.testing.assert_allclose(lazy, 1 - (1 - 1e-3) * np.exp(-t), rtol=2e-3)
 
 
