@@ -31,11 +31,11 @@ SCAN_STEPS, SEEDS, STEPS, LONG_STEPS = 40, 2, 60, 80""", 40),
     "07_delta_orthogonal_cnn.ipynb": ("HEAT_DEPTHS", """\
 FOURIER_CHANNELS, FOURIER_N, FOURIER_DRAWS = 16, 16, 10
 FC_WIDTH = 100
-PROP_CHANNELS, PROP_SIZE, PROP_DEPTH = 4, 4, 200
-WIDTHS = [8, 16]
+PROP_CHANNELS, PROP_SIZE, PROP_DEPTH = 4, 4, 10_000   # the checks read layers 100 and 10,000
+WIDTHS = [16, 64, 256]                                # the checks read these three widths
 JAC_CHANNELS, JAC_DEPTH = 4, 16
 CNN_CHANNELS, N_TRAIN, BATCH = 4, 200, 16
-HEAT_DEPTHS, HEAT_SEEDS, SCAN_DEPTHS = [4, 8, 16], 2, [4, 16]
+HEAT_DEPTHS, HEAT_SEEDS, SCAN_DEPTHS = [4, 16, 64], 2, [4, 16]   # 64: deep enough for both sides of the map
 STEPS, LONG_DEPTH, LONG_STEPS = 20, 32, 20""", 30),
 }
 
