@@ -800,6 +800,8 @@ spec("tasks", tasks.tree_split_level, dict(levels=3), levels="count")
 spec("tasks", tasks.whitened_digit_split, dict(first=0, second=1, n_components=5, n_test=10, seed=0, path=None),
      first=[("10", 10), ("1.5", 1.5), ("True", True)], second=[("0 (same as first)", 0)], n_components="count",
      n_test=("count", [("3 (odd)", 3), ("1000 (whole class)", 1000)]), seed="seed", path=[("missing folder", TMP / "missing")])
+spec("tasks", tasks.whitened_gaussian_split, dict(mean=np.ones(3), n_pool=10, n_test=4, seed=0),
+     mean=("real_array", [("[] (empty)", []), ("scalar 1.0", 1.0)]), n_pool=("count", [("3 (odd)", 3), ("2 (not above p)", 2)]), n_test=("count", [("3 (odd)", 3)]), seed="seed")
 spec("tasks", tasks.whitened_digit_pair, dict(first=0, second=1, n_components=5, path=None),
      first=[("10", 10), ("-1", -1), ("1.5", 1.5), ("'0'", "0"), ("True", True)],
      second=[("0 (same as first)", 0), ("10", 10), ("None", None)], n_components="count",

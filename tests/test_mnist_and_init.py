@@ -315,3 +315,21 @@ def test_whitened_digit_split_fits_the_statistics_on_the_pool_only():
         tasks.whitened_digit_split(3, 5, 20, 301)
     with pytest.raises(ValueError, match="n_test"):
         tasks.whitened_digit_split(3, 5, 20, 1000)
+
+
+def test_whitened_gaussian_split_estimates_on_the_pool_and_converges_to_the_true_mean():
+    mu = np.array([1.0, -0.5, 0.25, 0.0])
+    X, y, mu_hat, X_test, y_test = tasks.whitened_gaussian_split(mu, 400, 100, seed=1)
+    assert X.shape == (4, 400) and X_test.shape == (4, 100) and np.sum(y > 0) == 200 and np.sum(y_test > 0) == 50
+    np.testing.assert_allclose(X[:, y > 0].mean(axis=1), mu_hat, atol=1e-12)    # exact over the pool
+    residual = X - np.outer(mu_hat, y)
+    np.testing.assert_allclose(residual @ residual.T / y.size, np.eye(4), atol=1e-10)
+    test_residual = X_test - np.outer(mu_hat, y_test)
+    assert np.abs(test_residual @ test_residual.T / y_test.size - np.eye(4)).max() > 0.02   # a fresh sample
+    # whitening estimated from 400 samples is an orthogonal-ish map near the identity up to rotation: |mu_hat|^2 -> |mu|^2
+    big = tasks.whitened_gaussian_split(mu, 200_000, 2, seed=2)[2]
+    assert abs(big @ big - mu @ mu) < 0.02                                       # sampling error ~ 2|mu|/sqrt(N) = 0.005
+    with pytest.raises(ValueError, match="n_pool"):
+        tasks.whitened_gaussian_split(mu, 4, 2)
+    with pytest.raises(ValueError, match="n_test"):
+        tasks.whitened_gaussian_split(mu, 10, 3)
