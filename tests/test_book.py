@@ -132,3 +132,23 @@ def test_repository_url_is_named_in_one_place():
                and rel not in {"_config.yml", "README.md", "CITATION.cff"}
                and url in (ROOT / rel).read_text(errors="ignore")]
     assert not spelled, f"these files spell out the repository URL instead of following _config.yml: {spelled}"
+
+
+def _inline_math(markdown: str) -> list[str]:
+    """The inline ``$...$`` spans of a markdown cell (display ``$$...$$`` blocks and code spans removed first)."""
+    text = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.S)
+    text = re.sub(r"`[^`]*`", lambda m: m.group(0) if m.group(0).startswith("`{") else "``", text)
+    return re.findall(r"(?<!\\)\$(.+?)(?<!\\)\$", text, flags=re.S)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_no_glued_value_inside_math(path):
+    """MyST does not expand roles inside math: ``$10^{ {glue:text}`x` }$`` renders the role's source as TeX."""
+    cells = nbformat.read(path, as_version=4).cells
+    hits = [span for c in cells if c.cell_type == "markdown" for span in _inline_math(c.source) if "{glue" in span]
+    assert not hits, f"{path.name}: a glue role inside math (write it outside the $...$): {hits[:5]}"
+
+
+def test_inline_math_pattern_finds_glue_inside_math():
+    assert any("{glue" in s for s in _inline_math("down to $10^{ {glue:text}`x_y` }$ at the bottom"))
+    assert not any("{glue" in s for s in _inline_math("$\\log_{10}\\sigma =$ {glue:text}`x` and $a$"))
