@@ -23,8 +23,9 @@ from . import _validation as v
 from .init import random_orthogonal
 
 __all__ = ["Task", "svd_task", "hierarchical_task", "tree_split_vectors", "read_idx", "load_mnist", "mnist_task",
-           "whitened_digit_pair", "whitened_digit_split", "whitened_gaussian_split", "ClassificationData", "mnist_classification", "lp_regression_hessian",
-           "lp_regression_optimum", "scaled_regression", "MatrixCompletion", "matrix_completion", "tree_split_level"]
+           "whitened_digit_pair", "whitened_digit_split", "whitened_gaussian_split", "ClassificationData",
+           "mnist_classification", "lp_regression_hessian", "lp_regression_optimum", "scaled_regression",
+           "MatrixCompletion", "matrix_completion", "tree_split_level"]
 
 
 @dataclass(frozen=True, eq=False)
