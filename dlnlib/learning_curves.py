@@ -248,6 +248,15 @@ def gaussian_mixture(mean, n: int, seed=None) -> tuple[np.ndarray, np.ndarray]:
     return np.outer(mean, y) + rng.standard_normal((mean.size, n)), y
 
 
+def _labelled_set(pair, name: str, p: int, min_size: int, size_rule: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(X, y)`` with ``X`` ``(p, N)``, labels ``y`` ``(N,)`` in {-1, +1} and ``N >= min_size``, or a ValueError."""
+    X, y = v.as_float_array(pair[0], f"{name}[0]"), v.as_float_array(pair[1], f"{name}[1]")
+    if X.shape != (p, y.size) or y.size < min_size or not np.all(np.abs(y) == 1):
+        raise ValueError(f"{name} must be (X (p, N), y (N,)) with p = {p}, labels +-1 and {size_rule}, "
+                         f"got {X.shape} and {y.shape}")
+    return X, y
+
+
 def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, gamma: float = 0.0, seed=None,
              population=None, test=None) -> dict:
     r"""Train and test error rates of :func:`gd_trajectory` over ``n_draws`` independent data sets and initialisations.
@@ -296,17 +305,11 @@ def simulate(mean, n: int, sigma2: float, lr: float, steps, n_draws: int = 20, g
     steps = np.atleast_1d(v.integer_array(steps, "steps", minimum=0))
     rng = v.generator(seed)
     if population is not None:
-        X_pop, y_pop = v.as_float_array(population[0], "population[0]"), v.as_float_array(population[1], "population[1]")
-        if X_pop.shape != (mean.size, y_pop.size) or y_pop.size <= n or not np.all(np.abs(y_pop) == 1):
-            raise ValueError(f"population must be (X (p, N), y (N,)) with p = {mean.size}, labels +-1 and N > n = {n}, "
-                             f"got {X_pop.shape} and {y_pop.shape}")
+        X_pop, y_pop = _labelled_set(population, "population", mean.size, n + 1, f"N > n = {n}")
     if test is not None:
         if population is None:
             raise ValueError("test needs population: the Gaussian mixture's test error is exact")
-        X_test, y_test = v.as_float_array(test[0], "test[0]"), v.as_float_array(test[1], "test[1]")
-        if X_test.ndim != 2 or X_test.shape != (mean.size, y_test.size) or y_test.size == 0 or not np.all(np.abs(y_test) == 1):
-            raise ValueError(f"test must be (X (p, N), y (N,)) with p = {mean.size}, N > 0 and labels +-1, "
-                             f"got {X_test.shape} and {y_test.shape}")
+        X_test, y_test = _labelled_set(test, "test", mean.size, 1, "N > 0")
     keys = ("train", "test", "E", "V", "score") + (("E_held", "V_held") if population is not None else ())
     draws = {k: [] for k in keys}
     for _ in range(n_draws):
